@@ -1,0 +1,36 @@
+#pragma once
+// The two wire forms of a metric that plugins share:
+// - JSON lines: {"name":"trade","tags":{"pair":"BTC/USD"},"fields":{"price":95863.2},
+//   "time":1795962600123456000}; `time` in integer nanoseconds (RFC 3339 strings accepted on
+//   input).
+// - Influx line protocol: trade,pair=BTC/USD price=95863.2 1795962600123456000
+
+#include <string>
+#include <string_view>
+
+#include "cvagent/metric.h"
+
+namespace cvagent::codec {
+
+enum class Format { kJson, kInflux };
+
+// Appends one metric, without a trailing newline.
+void appendJson(const Metric& metric, std::string& out);
+void appendLineProtocol(const Metric& metric, std::string& out);
+void append(Format format, const Metric& metric, std::string& out);
+
+// Appends a JSON string literal (quotes included) with JSON escaping.
+void appendJsonString(std::string_view text, std::string& out);
+// Appends a field value as JSON (doubles keep a decimal point so they read back as doubles).
+void appendJsonValue(const FieldValue& value, std::string& out);
+
+// Parse one line. On failure returns false and says why in `error` (with the column where known).
+// `default_time_ns` is used when the line carries no time.
+bool parseJson(std::string_view line, Metric& out, std::string& error,
+               std::int64_t default_time_ns = 0);
+bool parseLineProtocol(std::string_view line, Metric& out, std::string& error,
+                       std::int64_t default_time_ns = 0);
+bool parse(Format format, std::string_view line, Metric& out, std::string& error,
+           std::int64_t default_time_ns = 0);
+
+}  // namespace cvagent::codec

@@ -1,0 +1,73 @@
+#pragma once
+
+#include <cstddef>
+#include <span>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "cvagent/metric.h"
+
+namespace cvagent {
+
+enum class WriteStatus {
+  kOk,      // stored: the metrics leave the buffer
+  kRetry,   // not stored, may work later (network, server down): kept and retried with backoff
+  kReject,  // never storable (too large, refused by schema): dropped, counted and logged
+};
+
+// The answer of Output::write for a batch: one status for the batch, and optionally a different
+// one for single metrics (a row the database refused while the rest of the batch was stored).
+class WriteResult {
+ public:
+  struct Exception {
+    std::size_t index;  // position in the batch passed to write()
+    WriteStatus status;
+    std::string reason;
+  };
+
+  static WriteResult ok() { return WriteResult(WriteStatus::kOk, {}); }
+  static WriteResult retry(std::string reason) {
+    return WriteResult(WriteStatus::kRetry, std::move(reason));
+  }
+  static WriteResult reject(std::string reason) {
+    return WriteResult(WriteStatus::kReject, std::move(reason));
+  }
+
+  // Overrides the batch status for the metric at `index`.
+  WriteResult& set(std::size_t index, WriteStatus status, std::string reason) {
+    exceptions_.push_back({index, status, std::move(reason)});
+    return *this;
+  }
+
+  WriteStatus status() const { return status_; }
+  const std::string& reason() const { return reason_; }
+  const std::vector<Exception>& exceptions() const { return exceptions_; }
+
+ private:
+  WriteResult(WriteStatus status, std::string reason)
+      : status_(status), reason_(std::move(reason)) {}
+  WriteStatus status_;
+  std::string reason_;
+  std::vector<Exception> exceptions_;
+};
+
+// An output stores batches. It never loops, sleeps or retries by itself: the core owns the buffer,
+// batching, retry with backoff and shutdown; the output does the one write.
+class Output {
+ public:
+  virtual ~Output() = default;
+
+  // Opens connections. Throw on failure: the core retries with backoff.
+  virtual void connect() {}
+
+  virtual WriteResult write(std::span<const Metric> batch) = 0;
+
+  virtual void close() {}
+
+  // Optional: outputs that own a database schema apply it here (`cvagent schema apply`).
+  // Returns false when the output has no schema. Throws on failure.
+  virtual bool applySchema() { return false; }
+};
+
+}  // namespace cvagent

@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Installs the Debian 12 packages cvagent needs, only those missing.
+#   scripts/install-deps.sh          build and run
+#   scripts/install-deps.sh --test   also what the tests start and use (PostgreSQL, Redis, ...)
+set -euo pipefail
+
+build_pkgs=(
+  build-essential cmake ninja-build pkg-config git
+  libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev zlib1g-dev
+  libyaml-cpp-dev librdkafka-dev liblz4-dev libzstd-dev libpqxx-dev libpq-dev
+  libcurl4-openssl-dev libsimdjson-dev prometheus-cpp-dev libhiredis-dev libpugixml-dev
+  libspdlog-dev libfmt-dev libcli11-dev
+  libgtest-dev libgmock-dev libbenchmark-dev
+)
+test_pkgs=(
+  postgresql-15 postgresql-client-15 redis-server prometheus kcat
+  python3 python3-websockets openssl curl procps
+)
+
+pkgs=("${build_pkgs[@]}")
+if [[ "${1:-}" == "--test" ]]; then
+  pkgs+=("${test_pkgs[@]}")
+fi
+
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+echo "installing: ${missing[*]}" >&2
+SUDO=""
+if [[ $(id -u) -ne 0 ]]; then SUDO="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$SUDO apt-get update -qq
+$SUDO apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

@@ -1,0 +1,57 @@
+#!/usr/bin/env bash
+# The README's test command: installs what the tests need, builds (warnings are errors), starts
+# every service the tests use on loopback in a temp dir, runs every test, then repeats the unit,
+# conformance and integration tests under AddressSanitizer + UndefinedBehaviorSanitizer.
+#
+#   scripts/test.sh                   everything
+#   CVAGENT_TEST_SANITIZE=0 scripts/test.sh   skip the sanitizer pass
+#   CVAGENT_TEST_ARGS='-R kraken' scripts/test.sh   extra ctest arguments
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+cd "$root"
+
+scripts/install-deps.sh --test
+
+jobs=$(nproc)
+build_dir=${CVAGENT_BUILD_DIR:-$root/build/test}
+cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCVAGENT_WERROR=ON -DCVAGENT_BUILD_TESTS=ON -DCVAGENT_BUILD_BENCH=ON >/dev/null
+cmake --build "$build_dir" -j "$jobs"
+
+work=$(mktemp -d /tmp/cvagent-test.XXXXXX)
+chmod 755 "$work"
+started=()
+cleanup() {
+  for ((i = ${#started[@]} - 1; i >= 0; i--)); do
+    bash "${started[$i]}" stop "$work/$(basename "${started[$i]}" .sh)" >/dev/null 2>&1 || true
+  done
+  rm -rf "$work"
+}
+trap cleanup EXIT
+
+export CVAGENT_BUILD_DIR="$build_dir"
+for svc in tests/services/*.sh; do
+  [[ -e "$svc" ]] || continue
+  name=$(basename "$svc" .sh)
+  mkdir -p "$work/$name"
+  echo "starting service $name" >&2
+  env_lines=$(bash "$svc" start "$work/$name")
+  started+=("$svc")
+  eval "$env_lines"
+done
+export CVAGENT_TEST_REQUIRE_SERVICES=1
+
+# shellcheck disable=SC2086
+ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" ${CVAGENT_TEST_ARGS:-}
+
+if [[ "${CVAGENT_TEST_SANITIZE:-1}" == "1" ]]; then
+  asan_dir=${CVAGENT_ASAN_BUILD_DIR:-$root/build/asan}
+  cmake -S "$root" -B "$asan_dir" -G Ninja -DCMAKE_BUILD_TYPE=Debug -DCVAGENT_SANITIZE=ON \
+    -DCVAGENT_WERROR=ON -DCVAGENT_BUILD_TESTS=ON -DCVAGENT_BUILD_BENCH=OFF >/dev/null
+  cmake --build "$asan_dir" -j "$jobs"
+  export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
+  export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+  # shellcheck disable=SC2086
+  ctest --test-dir "$asan_dir" --output-on-failure -j "$jobs" -L 'unit|conformance|integration' \
+    ${CVAGENT_TEST_ARGS:-}
+fi
