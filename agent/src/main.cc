@@ -1,9 +1,3 @@
-// Placeholder until the runtime lands.
-#include <cstdio>
+#include "cli/app.h"
 
-#include "cvagent/version.h"
-
-int main() {
-  std::printf("cvagent %s\n", CVAGENT_VERSION);
-  return 0;
-}
+int main(int argc, char** argv) { return cvagent::cli::run(argc, argv); }

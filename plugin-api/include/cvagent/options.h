@@ -431,8 +431,10 @@ class OptionBuilder {
 template <typename T>
 class Schema {
  public:
-  template <typename M>
-  OptionBuilder option(std::string name, M T::*member, std::string description) {
+  // `member` may belong to a base of T, so option groups can be shared by inheritance.
+  template <typename M, typename C>
+  requires std::is_base_of_v<C, T> OptionBuilder option(std::string name, M C::*member,
+                                                        std::string description) {
     OptionSpec spec;
     spec.name = std::move(name);
     spec.description = std::move(description);

@@ -1,0 +1,215 @@
+#include "config/config_loader.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include <algorithm>
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace cvagent::config {
+
+EnvLookup processEnv() {
+  return [](const std::string& name) -> std::optional<std::string> {
+    const char* v = std::getenv(name.c_str());
+    if (!v) return std::nullopt;
+    return std::string(v);
+  };
+}
+
+bool substitute(const std::string& text, const EnvLookup& env, std::string& out,
+                std::string& error) {
+  out.clear();
+  for (std::size_t i = 0; i < text.size(); ++i) {
+    const char c = text[i];
+    if (c != '$' || i + 1 >= text.size()) {
+      out += c;
+      continue;
+    }
+    if (text[i + 1] == '$') {  // $$ is a literal $
+      out += '$';
+      ++i;
+      continue;
+    }
+    if (text[i + 1] != '{') {
+      out += c;
+      continue;
+    }
+    const std::size_t close = text.find('}', i + 2);
+    if (close == std::string::npos) {
+      error = "unterminated '${' in '" + text + "'";
+      return false;
+    }
+    std::string expr = text.substr(i + 2, close - i - 2);
+    std::optional<std::string> fallback;
+    if (const auto sep = expr.find(":-"); sep != std::string::npos) {
+      fallback = expr.substr(sep + 2);
+      expr.resize(sep);
+    }
+    const bool valid_name = !expr.empty() && std::all_of(expr.begin(), expr.end(), [](char ch) {
+      return std::isalnum(static_cast<unsigned char>(ch)) || ch == '_';
+    });
+    if (!valid_name) {
+      error = "bad variable name '" + expr + "' in '${...}'";
+      return false;
+    }
+    std::optional<std::string> value = env(expr);
+    if (fallback && (!value || value->empty())) value = fallback;
+    if (!value) {
+      error = "environment variable '" + expr + "' is not set (use ${" + expr +
+              ":-default} for a default)";
+      return false;
+    }
+    out += *value;
+    i = close;
+  }
+  return true;
+}
+
+namespace {
+
+SourceMark markOf(const YAML::Node& node, const std::string& file) {
+  const YAML::Mark m = node.Mark();
+  if (m.is_null()) return SourceMark{file, 0, 0};
+  return SourceMark{file, m.line + 1, m.column + 1};
+}
+
+ConfigNode convert(const YAML::Node& node, const std::string& file, const EnvLookup& env,
+                   Diagnostics& diags) {
+  const SourceMark mark = markOf(node, file);
+  switch (node.Type()) {
+    case YAML::NodeType::Scalar: {
+      std::string value, error;
+      if (!substitute(node.Scalar(), env, value, error)) {
+        diags.push_back({mark, error});
+        value = node.Scalar();
+      }
+      ConfigNode out = ConfigNode::scalar(std::move(value), mark);
+      // yaml-cpp tags a quoted scalar "!" and a plain one "?".
+      out.setQuoted(node.Tag() == "!");
+      return out;
+    }
+    case YAML::NodeType::Sequence: {
+      ConfigNode out = ConfigNode::sequence(mark);
+      for (const auto& item : node) out.append(convert(item, file, env, diags));
+      return out;
+    }
+    case YAML::NodeType::Map: {
+      ConfigNode out = ConfigNode::map(mark);
+      for (const auto& kv : node) {
+        const SourceMark key_mark = markOf(kv.first, file);
+        if (!kv.first.IsScalar()) {
+          diags.push_back({key_mark, "map keys must be plain strings"});
+          continue;
+        }
+        const std::string key = kv.first.Scalar();
+        if (out.find(key)) {
+          diags.push_back({key_mark, "duplicate key '" + key + "'"});
+          continue;
+        }
+        out.insert(key, key_mark, convert(kv.second, file, env, diags));
+      }
+      return out;
+    }
+    case YAML::NodeType::Null:
+    case YAML::NodeType::Undefined:
+      break;
+  }
+  ConfigNode null_node;
+  return null_node;
+}
+
+}  // namespace
+
+std::optional<ConfigNode> parseYaml(const std::string& text, const std::string& file_name,
+                                    const EnvLookup& env, Diagnostics& diags) {
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    diags.push_back({SourceMark{file_name, e.mark.is_null() ? 0 : e.mark.line + 1,
+                                e.mark.is_null() ? 0 : e.mark.column + 1},
+                     "invalid YAML: " + e.msg});
+    return std::nullopt;
+  }
+  if (root.IsNull()) return ConfigNode::map(SourceMark{file_name, 1, 1});
+  if (!root.IsMap()) {
+    diags.push_back({markOf(root, file_name),
+                     "a pipeline file must be a map with agent, inputs, processors, outputs"});
+    return std::nullopt;
+  }
+  return convert(root, file_name, env, diags);
+}
+
+std::optional<ConfigNode> loadFile(const std::string& path, const EnvLookup& env,
+                                   Diagnostics& diags) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) {
+    diags.push_back({SourceMark{path, 0, 0}, "cannot read configuration file"});
+    return std::nullopt;
+  }
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  return parseYaml(buf.str(), path, env, diags);
+}
+
+namespace {
+
+void mergeInto(ConfigNode& target, const ConfigNode& source) {
+  for (const auto& entry : source.entries()) {
+    const ConfigNode* existing = target.find(entry.key);
+    if (existing && existing->isSequence() && entry.value.isSequence()) {
+      ConfigNode merged = *existing;
+      for (const auto& item : entry.value.items()) merged.append(item);
+      target.insert(entry.key, entry.key_mark, std::move(merged));
+    } else if (existing && existing->isMap() && entry.value.isMap()) {
+      ConfigNode merged = *existing;
+      mergeInto(merged, entry.value);
+      target.insert(entry.key, entry.key_mark, std::move(merged));
+    } else {
+      target.insert(entry.key, entry.key_mark, entry.value);
+    }
+  }
+}
+
+}  // namespace
+
+std::optional<ConfigNode> loadAll(const std::vector<std::string>& files,
+                                  const std::vector<std::string>& dirs, const EnvLookup& env,
+                                  Diagnostics& diags) {
+  std::vector<std::string> paths = files;
+  for (const auto& dir : dirs) {
+    std::error_code ec;
+    std::vector<std::string> found;
+    for (const auto& entry : std::filesystem::directory_iterator(dir, ec)) {
+      const auto ext = entry.path().extension();
+      if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml"))
+        found.push_back(entry.path().string());
+    }
+    if (ec) {
+      diags.push_back(
+          {SourceMark{dir, 0, 0}, "cannot read configuration directory: " + ec.message()});
+      continue;
+    }
+    std::sort(found.begin(), found.end());
+    paths.insert(paths.end(), found.begin(), found.end());
+  }
+  if (paths.empty()) {
+    diags.push_back({SourceMark{}, "no configuration given (use -c FILE or --config-dir DIR)"});
+    return std::nullopt;
+  }
+  std::optional<ConfigNode> merged;
+  for (const auto& path : paths) {
+    auto node = loadFile(path, env, diags);
+    if (!node) continue;
+    if (!merged) {
+      merged = std::move(node);
+    } else {
+      mergeInto(*merged, *node);
+    }
+  }
+  return merged;
+}
+
+}  // namespace cvagent::config

@@ -1,0 +1,234 @@
+#include "config/pipeline_config.h"
+
+#include <set>
+
+namespace cvagent::config {
+
+void AgentOptions::describe(Schema<AgentOptions>& s) {
+  s.option("http", &AgentOptions::http,
+           "Address of the agent's /health and /metrics endpoint, host:port; empty disables it. "
+           "Loopback by default.");
+  s.option("interval", &AgentOptions::interval, "Default gather interval of polled inputs.")
+      .min(0.001);
+  s.option("flush_interval", &AgentOptions::flush_interval,
+           "Default longest wait before an output writes a partial batch.")
+      .min(0.001);
+  s.option("queue_size", &AgentOptions::queue_size,
+           "Metrics the queue between inputs and processors holds before inputs wait.")
+      .min(1);
+  s.option("shutdown_timeout", &AgentOptions::shutdown_timeout,
+           "How long shutdown may take to drain the pipeline and flush outputs.")
+      .min(0);
+  s.option("tags", &AgentOptions::tags, "Tags added to every metric.");
+  s.option("plugin_dirs", &AgentOptions::plugin_dirs,
+           "Extra directories searched for plugins (after --plugin-dir and CVAGENT_PLUGIN_PATH, "
+           "before the packaged directory).");
+  s.option("state_dir", &AgentOptions::state_dir,
+           "Directory where plugins keep state (dedup sets, offsets). Default: "
+           "$STATE_DIRECTORY, else ./cvagent-state.");
+  s.option("log_level", &AgentOptions::log_level, "Least severe level logged.")
+      .oneOf({"trace", "debug", "info", "warn", "error", "off"});
+  s.option("log_format", &AgentOptions::log_format, "Log line format.").oneOf({"text", "json"});
+}
+
+namespace {
+template <typename Derived>
+void describeCommon(Schema<Derived>& s) {
+  s.option("id", &Derived::id,
+           "Instance id in logs, /health and /metrics; default <kind>s.<name>, numbered when a "
+           "plugin appears more than once.");
+  s.option("namepass", &Derived::namepass,
+           "Only metrics whose name matches one of these globs pass.");
+  s.option("namedrop", &Derived::namedrop,
+           "Metrics whose name matches one of these globs are dropped.");
+  s.option("tagpass", &Derived::tagpass,
+           "Only metrics with a tag matching one of the globs listed for it pass.");
+  s.option("tagdrop", &Derived::tagdrop,
+           "Metrics with a tag matching one of the globs listed for it are dropped.");
+  s.option("tags", &Derived::tags, "Tags added to every metric that passes.");
+}
+}  // namespace
+
+void InputCoreOptions::describe(Schema<InputCoreOptions>& s) {
+  describeCommon(s);
+  s.option("interval", &InputCoreOptions::interval,
+           "How often a polled input gathers; default agent.interval.")
+      .min(0.001);
+}
+
+void BufferOptions::describe(Schema<BufferOptions>& s) {
+  s.option("max", &BufferOptions::max, "Metrics held for the output while it cannot keep up.")
+      .min(1);
+  s.option("when_full", &BufferOptions::when_full,
+           "When the buffer is full: block (slow the whole pipeline down) or drop_oldest (drop "
+           "and count the oldest metrics).")
+      .oneOf({"block", "drop_oldest"});
+}
+
+void RetryOptions::describe(Schema<RetryOptions>& s) {
+  s.option("initial", &RetryOptions::initial, "First wait after a failed write or connect.").min(0);
+  s.option("max", &RetryOptions::max, "Longest wait between retries.").min(0);
+  s.option("multiplier", &RetryOptions::multiplier, "Growth of the wait after each failure.")
+      .min(1);
+  s.option("jitter", &RetryOptions::jitter,
+           "Random fraction of the wait added or removed, so agents don't retry in step.")
+      .min(0)
+      .max(1);
+}
+
+void OutputCoreOptions::describe(Schema<OutputCoreOptions>& s) {
+  describeCommon(s);
+  s.option("batch_size", &OutputCoreOptions::batch_size, "Most metrics per write.").min(1);
+  s.option("flush_interval", &OutputCoreOptions::flush_interval,
+           "Longest wait before a partial batch is written; default agent.flush_interval.")
+      .min(0.001);
+  s.option("buffer", &OutputCoreOptions::buffer, "The output's buffer.");
+  s.option("retry", &OutputCoreOptions::retry, "Backoff between failed writes or connects.");
+}
+
+void ProcessorCoreOptions::describe(Schema<ProcessorCoreOptions>& s) { describeCommon(s); }
+
+const OptionSchema& coreSchema(PluginKind kind) {
+  switch (kind) {
+    case PluginKind::kInput:
+      return schemaOf<InputCoreOptions>();
+    case PluginKind::kOutput:
+      return schemaOf<OutputCoreOptions>();
+    case PluginKind::kProcessor:
+      break;
+  }
+  return schemaOf<ProcessorCoreOptions>();
+}
+
+const CommonOptions& PluginInstanceConfig::common() const {
+  switch (kind) {
+    case PluginKind::kInput:
+      return input;
+    case PluginKind::kOutput:
+      return output;
+    case PluginKind::kProcessor:
+      break;
+  }
+  return processor;
+}
+
+std::vector<const PluginInstanceConfig*> PipelineConfig::all() const {
+  std::vector<const PluginInstanceConfig*> out;
+  for (const auto* list : {&inputs, &processors, &outputs}) {
+    for (const auto& p : *list) out.push_back(&p);
+  }
+  return out;
+}
+
+namespace {
+
+void parseSection(const ConfigNode& section, PluginKind kind,
+                  std::vector<PluginInstanceConfig>& out, Diagnostics& diags) {
+  if (section.isNull()) return;
+  if (!section.isSequence()) {
+    diags.push_back({section.mark(), std::string("'") + kindSection(kind) +
+                                         "' must be a list of one-key maps, e.g. '- " +
+                                         (kind == PluginKind::kInput ? "file" : "stdout") +
+                                         ": {...}'"});
+    return;
+  }
+  const OptionSchema& core = coreSchema(kind);
+  const std::vector<std::string> core_keys = core.names();
+  for (const auto& item : section.items()) {
+    if (!item.isMap() || item.entries().size() != 1) {
+      diags.push_back({item.mark(), std::string("each entry of '") + kindSection(kind) +
+                                        "' must be a map with one key, the plugin name"});
+      continue;
+    }
+    const MapEntry& entry = item.entries().front();
+    PluginInstanceConfig instance;
+    instance.kind = kind;
+    instance.name = entry.key;
+    instance.mark = entry.key_mark;
+    const ConfigNode& options = entry.value;
+    if (!options.isMap() && !options.isNull()) {
+      diags.push_back({options.mark(), std::string("options of ") + kindSection(kind) + "." +
+                                           entry.key + " must be a map (use {} for none)"});
+      continue;
+    }
+    // The core's keys are bound here; the rest is the plugin's.
+    ConfigNode core_part = ConfigNode::map(options.mark());
+    ConfigNode plugin_part = ConfigNode::map(options.isNull() ? entry.key_mark : options.mark());
+    for (const auto& e : options.entries()) {
+      if (core.find(e.key)) {
+        core_part.insert(e.key, e.key_mark, e.value);
+      } else {
+        plugin_part.insert(e.key, e.key_mark, e.value);
+      }
+    }
+    const std::string context = std::string(kindSection(kind)) + "." + entry.key;
+    void* target = kind == PluginKind::kInput    ? static_cast<void*>(&instance.input)
+                   : kind == PluginKind::kOutput ? static_cast<void*>(&instance.output)
+                                                 : static_cast<void*>(&instance.processor);
+    core.bind(target, core_part, context, diags);
+    instance.options = std::move(plugin_part);
+    out.push_back(std::move(instance));
+  }
+}
+
+void assignIds(PipelineConfig& config, Diagnostics& diags) {
+  std::map<std::string, int> uses;
+  for (auto* list : {&config.inputs, &config.processors, &config.outputs}) {
+    for (auto& p : *list) {
+      if (p.common().id.empty()) ++uses[std::string(kindSection(p.kind)) + "." + p.name];
+    }
+  }
+  std::map<std::string, int> seen;
+  std::set<std::string> ids;
+  for (auto* list : {&config.inputs, &config.processors, &config.outputs}) {
+    for (auto& p : *list) {
+      const std::string base = std::string(kindSection(p.kind)) + "." + p.name;
+      if (!p.common().id.empty()) {
+        p.id = p.common().id;
+      } else if (uses[base] > 1) {
+        p.id = base + "." + std::to_string(++seen[base]);
+      } else {
+        p.id = base;
+      }
+      if (!ids.insert(p.id).second) {
+        diags.push_back({p.mark, "duplicate plugin id '" + p.id + "'"});
+      }
+    }
+  }
+}
+
+}  // namespace
+
+PipelineConfig parsePipeline(const ConfigNode& root, Diagnostics& diags) {
+  PipelineConfig config;
+  static const std::vector<std::string> kSections = {"agent", "inputs", "processors", "outputs"};
+  for (const auto& entry : root.entries()) {
+    if (std::find(kSections.begin(), kSections.end(), entry.key) == kSections.end()) {
+      std::string msg = "unknown section '" + entry.key + "'";
+      const std::string hint = detail::didYouMean(entry.key, kSections);
+      if (!hint.empty()) msg += "; did you mean '" + hint + "'?";
+      diags.push_back({entry.key_mark, msg});
+    }
+  }
+  if (const ConfigNode* agent = root.find("agent")) {
+    schemaOf<AgentOptions>().bind(&config.agent, *agent, "agent", diags);
+  }
+  if (const ConfigNode* s = root.find("inputs"))
+    parseSection(*s, PluginKind::kInput, config.inputs, diags);
+  if (const ConfigNode* s = root.find("processors"))
+    parseSection(*s, PluginKind::kProcessor, config.processors, diags);
+  if (const ConfigNode* s = root.find("outputs"))
+    parseSection(*s, PluginKind::kOutput, config.outputs, diags);
+  assignIds(config, diags);
+  return config;
+}
+
+void validatePluginOptions(const PluginInstanceConfig& instance, const PluginDescriptor& descriptor,
+                           Diagnostics& diags) {
+  auto scratch = descriptor.options->makeDefault();
+  descriptor.options->bind(scratch.get(), instance.options,
+                           std::string(kindSection(instance.kind)) + "." + instance.name, diags,
+                           coreSchema(instance.kind).names());
+}
+
+}  // namespace cvagent::config

@@ -1,0 +1,193 @@
+#include "observability/telemetry.h"
+
+#include <prometheus/text_serializer.h>
+
+#include <filesystem>
+
+#include "cvagent/codec.h"
+#include "cvagent/time_util.h"
+#include "cvagent/version.h"
+
+namespace cvagent::observability {
+
+namespace {
+std::int64_t wallNanos() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+const char* stateName(HealthState s) {
+  switch (s) {
+    case HealthState::kStarting:
+      return "starting";
+    case HealthState::kOk:
+      return "ok";
+    case HealthState::kDegraded:
+      return "degraded";
+    case HealthState::kFailed:
+      return "failed";
+  }
+  return "unknown";
+}
+}  // namespace
+
+Telemetry::Telemetry()
+    : registry_(std::make_shared<prometheus::Registry>()), started_ns_(wallNanos()) {
+  gauge("build_info", "cvagent build information", {{"version", CVAGENT_VERSION}}).Set(1);
+}
+
+prometheus::Counter& Telemetry::counter(const std::string& name, const std::string& help,
+                                        const std::map<std::string, std::string>& labels) {
+  std::lock_guard lock(mu_);
+  auto& family = counters_[name];
+  if (!family) {
+    family = &prometheus::BuildCounter().Name("cvagent_" + name).Help(help).Register(*registry_);
+  }
+  return family->Add(labels);
+}
+
+prometheus::Gauge& Telemetry::gauge(const std::string& name, const std::string& help,
+                                    const std::map<std::string, std::string>& labels) {
+  std::lock_guard lock(mu_);
+  auto& family = gauges_[name];
+  if (!family) {
+    family = &prometheus::BuildGauge().Name("cvagent_" + name).Help(help).Register(*registry_);
+  }
+  return family->Add(labels);
+}
+
+prometheus::Histogram& Telemetry::histogram(const std::string& name, const std::string& help,
+                                            const std::map<std::string, std::string>& labels,
+                                            const std::vector<double>& buckets) {
+  std::lock_guard lock(mu_);
+  auto& family = histograms_[name];
+  if (!family) {
+    family = &prometheus::BuildHistogram().Name("cvagent_" + name).Help(help).Register(*registry_);
+  }
+  return family->Add(labels, buckets);
+}
+
+std::string Telemetry::scrape() {
+  return prometheus::TextSerializer().Serialize(registry_->Collect());
+}
+
+void Telemetry::registerPlugin(const std::string& id, const std::string& kind) {
+  std::lock_guard lock(health_mu_);
+  if (health_.find(id) == health_.end()) health_order_.push_back(id);
+  auto& h = health_[id];
+  h.id = id;
+  h.kind = kind;
+}
+
+void Telemetry::setHealth(const std::string& id, HealthState state, std::string detail) {
+  std::lock_guard lock(health_mu_);
+  auto& h = health_[id];
+  h.state = state;
+  h.detail = std::move(detail);
+}
+
+void Telemetry::markData(const std::string& id, std::int64_t ns) {
+  std::lock_guard lock(health_mu_);
+  auto it = health_.find(id);
+  if (it != health_.end()) it->second.last_data_ns = ns;
+}
+
+void Telemetry::setAgentState(std::string state) {
+  std::lock_guard lock(health_mu_);
+  agent_state_ = std::move(state);
+}
+
+bool Telemetry::healthy() const {
+  std::lock_guard lock(health_mu_);
+  if (agent_state_ != "running" && agent_state_ != "reloading") return false;
+  for (const auto& [id, h] : health_) {
+    if (h.state == HealthState::kFailed) return false;
+  }
+  return true;
+}
+
+std::string Telemetry::healthJson() const {
+  const bool ok = healthy();
+  std::lock_guard lock(health_mu_);
+  std::string out = "{\"status\":";
+  codec::appendJsonString(ok ? "healthy" : "unhealthy", out);
+  out += ",\"agent\":";
+  codec::appendJsonString(agent_state_, out);
+  out += ",\"version\":";
+  codec::appendJsonString(CVAGENT_VERSION, out);
+  out += ",\"uptime_seconds\":" + std::to_string((wallNanos() - started_ns_) / 1'000'000'000);
+  out += ",\"plugins\":[";
+  bool first = true;
+  for (const auto& id : health_order_) {
+    const auto& h = health_.at(id);
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":";
+    codec::appendJsonString(h.id, out);
+    out += ",\"kind\":";
+    codec::appendJsonString(h.kind, out);
+    out += ",\"state\":";
+    codec::appendJsonString(stateName(h.state), out);
+    if (!h.detail.empty()) {
+      out += ",\"detail\":";
+      codec::appendJsonString(h.detail, out);
+    }
+    if (h.last_data_ns) {
+      out += ",\"last_data\":";
+      codec::appendJsonString(formatRfc3339(h.last_data_ns, 3), out);
+    }
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+InstanceContext::InstanceContext(std::string id, std::string kind, Telemetry& telemetry,
+                                 const Clock& clock, std::string state_root)
+    : id_(std::move(id)),
+      kind_(std::move(kind)),
+      telemetry_(telemetry),
+      clock_(clock),
+      state_root_(std::move(state_root)),
+      logger_(id_) {
+  telemetry_.registerPlugin(id_, kind_);
+}
+
+Counter& InstanceContext::counter(std::string_view name, std::string_view help) {
+  std::lock_guard lock(mu_);
+  auto& slot = counters_[std::string(name)];
+  if (!slot) {
+    slot = std::make_unique<CounterAdapter>();
+    slot->c = &telemetry_.counter(std::string(name), std::string(help), {{"plugin", id_}});
+  }
+  return *slot;
+}
+
+Gauge& InstanceContext::gauge(std::string_view name, std::string_view help) {
+  std::lock_guard lock(mu_);
+  auto& slot = gauges_[std::string(name)];
+  if (!slot) {
+    slot = std::make_unique<GaugeAdapter>();
+    slot->g = &telemetry_.gauge(std::string(name), std::string(help), {{"plugin", id_}});
+  }
+  return *slot;
+}
+
+void InstanceContext::setHealth(HealthState state, std::string_view detail) {
+  telemetry_.setHealth(id_, state, std::string(detail));
+}
+
+std::string InstanceContext::stateDir() {
+  std::filesystem::path dir = std::filesystem::path(state_root_) / id_;
+  std::error_code ec;
+  std::filesystem::create_directories(dir, ec);
+  if (ec) {
+    logger_.warn("cannot create state directory {}: {}", dir.string(), ec.message());
+  }
+  return dir.string();
+}
+
+std::string_view InstanceContext::agentVersion() const { return CVAGENT_VERSION; }
+
+}  // namespace cvagent::observability

@@ -1,0 +1,128 @@
+#include "file_input.h"
+
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cvagent::inputs::file {
+
+void FileInputOptions::describe(Schema<FileInputOptions>& s) {
+  s.option("path", &FileInputOptions::path, "File to read metrics from.")
+      .required()
+      .example("metrics.jsonl");
+  s.option("format", &FileInputOptions::format,
+           "json: one JSON metric per line ({\"name\",\"tags\",\"fields\",\"time\"}); influx: "
+           "line protocol.")
+      .oneOf({"json", "influx"});
+  s.option("tail", &FileInputOptions::tail,
+           "true: follow the file, emitting lines as they are appended (a truncated or replaced "
+           "file is read again from its start); false: read the whole file at every gather.");
+  s.option("from_beginning", &FileInputOptions::from_beginning,
+           "With tail: start at the beginning of the file rather than at its end.");
+}
+
+FileInput::FileInput(const FileInputOptions& options, PluginContext& context)
+    : options_(options),
+      context_(context),
+      format_(options.format == "json" ? codec::Format::kJson : codec::Format::kInflux),
+      lines_(context.counter("file_lines_total", "Lines read by inputs.file")),
+      bad_lines_(
+          context.counter("file_bad_lines_total", "Lines inputs.file could not parse (skipped)")) {}
+
+FileInput::~FileInput() {
+  if (file_) std::fclose(file_);
+}
+
+void FileInput::openFile() {
+  struct stat st {};
+  if (file_) {
+    // Rotated (another inode) or truncated (shorter than where we were): start over.
+    if (::stat(options_.path.c_str(), &st) == 0 && (st.st_ino != inode_ || st.st_size < offset_)) {
+      context_.logger().info("{} was replaced or truncated; reading it from the start",
+                             options_.path);
+      std::fclose(file_);
+      file_ = nullptr;
+    } else {
+      return;
+    }
+  }
+  file_ = std::fopen(options_.path.c_str(), "rb");
+  if (!file_) {
+    throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(errno));
+  }
+  if (::fstat(fileno(file_), &st) == 0) inode_ = st.st_ino;
+  offset_ = 0;
+  line_number_ = 0;
+  partial_.clear();
+  if (first_open_ && !options_.from_beginning) {
+    std::fseek(file_, 0, SEEK_END);
+    offset_ = std::ftell(file_);
+  }
+  first_open_ = false;
+}
+
+void FileInput::handleLine(std::string_view line, Emitter& out) {
+  ++line_number_;
+  if (!line.empty() && line.back() == '\r') line.remove_suffix(1);
+  if (line.empty() || line.front() == '#') return;
+  lines_.inc();
+  Metric metric;
+  std::string error;
+  if (!codec::parse(format_, line, metric, error, context_.clock().nowNanos())) {
+    bad_lines_.inc();
+    std::uint64_t suppressed = 0;
+    if (bad_line_log_.allow(suppressed)) {
+      context_.logger().warn("{}:{}: skipped a line: {}{}", options_.path, line_number_, error,
+                             suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+    }
+    return;
+  }
+  out.emit(std::move(metric));
+}
+
+void FileInput::readNewLines(Emitter& out) {
+  std::fseek(file_, offset_, SEEK_SET);
+  char buffer[1 << 16];
+  while (!stopping_) {
+    const std::size_t n = std::fread(buffer, 1, sizeof buffer, file_);
+    if (n == 0) break;
+    std::string_view chunk(buffer, n);
+    while (!chunk.empty()) {
+      const auto nl = chunk.find('\n');
+      if (nl == std::string_view::npos) {
+        partial_.append(chunk);
+        break;
+      }
+      if (partial_.empty()) {
+        handleLine(chunk.substr(0, nl), out);
+      } else {
+        partial_.append(chunk.substr(0, nl));
+        handleLine(partial_, out);
+        partial_.clear();
+      }
+      chunk.remove_prefix(nl + 1);
+    }
+  }
+  // Only whole lines count as read: a partial last line is read again once it is complete.
+  offset_ = std::ftell(file_) - static_cast<std::int64_t>(partial_.size());
+  partial_.clear();
+  std::clearerr(file_);
+}
+
+void FileInput::gather(Emitter& out) {
+  stopping_ = false;
+  if (!options_.tail && file_) {
+    std::fclose(file_);
+    file_ = nullptr;
+  }
+  openFile();
+  if (!options_.tail) {
+    offset_ = 0;
+    line_number_ = 0;
+  }
+  readNewLines(out);
+  context_.setHealth(HealthState::kOk, "");
+}
+
+}  // namespace cvagent::inputs::file
