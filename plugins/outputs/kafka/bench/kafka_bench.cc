@@ -1,0 +1,83 @@
+// The producer path of one agent: outputs.kafka's write() of 1000-metric batches into librdkafka's
+// mock cluster (3 brokers, a process of its own), each write waiting for every delivery report.
+//
+//   bench_kafka --benchmark_min_time=3
+
+#include <benchmark/benchmark.h>
+
+#include <string>
+#include <vector>
+
+#include "cvagent/testing/metric_builder.h"
+#include "cvagent/testing/test_context.h"
+#include "kafka_output.h"
+#include "kafka_shapes.h"
+#include "mock_cluster.h"
+
+namespace {
+
+using cvagent::FieldValue;
+using cvagent::Metric;
+
+std::vector<Metric> trades(std::size_t n) {
+  static const std::vector<std::string> pairs = {"BTC/USD", "ETH/USD",  "SOL/USD", "ADA/USD",
+                                                 "DOT/USD", "LINK/USD", "XRP/USD"};
+  std::vector<Metric> out;
+  for (std::size_t i = 0; i < n; ++i) {
+    out.push_back(cvagent::testing::MetricBuilder("trade")
+                      .tag("exchange", "kraken")
+                      .tag("pair", pairs[i % pairs.size()])
+                      .tag("side", i % 2 ? "buy" : "sell")
+                      .field("price", FieldValue{95863.2 + static_cast<double>(i % 100)})
+                      .field("volume", FieldValue{0.0125})
+                      .field("trade_id", FieldValue{static_cast<std::int64_t>(i)})
+                      .field("ord_type", "limit")
+                      .field("receive_time", FieldValue{std::int64_t{1'795'962'600'123'456'789}})
+                      .time(1'795'962'600'123'456'000 + static_cast<std::int64_t>(i)));
+  }
+  return out;
+}
+
+void BM_EncodeTradeShape(benchmark::State& state) {
+  const auto metrics = trades(1000);
+  std::string out;
+  for (auto _ : state) {
+    for (const auto& m : metrics) {
+      out.clear();
+      cvagent::kafka::appendShapedJson(m, out);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metrics.size()));
+}
+BENCHMARK(BM_EncodeTradeShape);
+
+void BM_ProduceToMockCluster(benchmark::State& state) {
+  cvagent::testing::MockCluster cluster(3, {"rawtrade:6"});
+  cvagent::testing::TestContext ctx;
+  cvagent::outputs::kafka::KafkaOptions options;
+  options.brokers = {cluster.bootstrap()};
+  options.format = state.range(1) ? "influx" : "json";
+  cvagent::outputs::kafka::KafkaOutput output(options, ctx);
+  output.connect();
+  const auto batch = trades(static_cast<std::size_t>(state.range(0)));
+  for (auto _ : state) {
+    const auto result = output.write(batch);
+    if (result.status() != cvagent::WriteStatus::kOk || !result.exceptions().empty()) {
+      state.SkipWithError("write failed");
+      break;
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * state.range(0));
+  output.close();
+}
+BENCHMARK(BM_ProduceToMockCluster)
+    ->Args({1000, 0})
+    ->Args({5000, 0})
+    ->Args({5000, 1})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+
+}  // namespace
+
+BENCHMARK_MAIN();

@@ -1,0 +1,116 @@
+#pragma once
+// outputs.kafka: produces each metric to a Kafka topic chosen by its name, keyed by a tag so one
+// pair's messages stay in order in one partition. write() returns once every message of the batch
+// has its delivery report: a metric leaves the core's buffer only when Kafka has it.
+
+#include <librdkafka/rdkafka.h>
+
+#include <chrono>
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <span>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "cvagent/codec.h"
+#include "cvagent/logger.h"
+#include "cvagent/options.h"
+#include "cvagent/output.h"
+#include "cvagent/plugin_context.h"
+
+namespace cvagent::outputs::kafka {
+
+// A topic outputs.kafka creates at connect when it does not exist yet.
+struct TopicSpec {
+  std::string name;
+  int partitions = 3;
+  int replication_factor = -1;
+  std::chrono::milliseconds retention{std::chrono::hours(24 * 7)};
+  ByteSize segment_size{512ULL << 20};
+  std::string compression = "lz4";
+
+  static void describe(Schema<TopicSpec>& s);
+};
+
+struct KafkaOptions {
+  std::vector<std::string> brokers{"localhost:9092"};
+  std::map<std::string, std::string> topics;
+  std::string default_topic = "{name}";
+  std::vector<std::string> key{"pair", "source", "symbol"};
+  std::string format = "json";
+  std::string acks = "all";
+  bool idempotence = true;
+  std::string compression = "lz4";
+  std::chrono::milliseconds linger{5};
+  ByteSize max_batch_bytes{1ULL << 20};
+  ByteSize max_message_bytes{1ULL << 20};
+  std::chrono::milliseconds delivery_timeout{std::chrono::seconds(30)};
+  std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
+  std::map<std::string, std::string> properties;
+  bool create_default_topics = false;
+  std::vector<TopicSpec> create_topics;
+
+  static void describe(Schema<KafkaOptions>& s);
+};
+
+// The existing stack's topics (scripts/create_kafka_topics.sh), plus ohlc, sentiment, prediction.
+std::vector<TopicSpec> defaultTopicSpecs();
+
+class KafkaOutput final : public Output {
+ public:
+  KafkaOutput(const KafkaOptions& options, PluginContext& context);
+  ~KafkaOutput() override;
+
+  void connect() override;
+  WriteResult write(std::span<const Metric> batch) override;
+  void close() override;
+
+  // The topic a metric goes to ("" when it has none), for tests and `--test`.
+  std::string topicFor(const Metric& metric) const;
+
+  struct Slot;
+  struct Batch;
+
+ private:
+  struct Route {
+    rd_kafka_topic_t* topic = nullptr;  // owned by topics_
+  };
+  struct TopicDeleter {
+    void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
+  };
+
+  void createProducer();
+  void destroyProducer();
+  void createTopics();
+  rd_kafka_topic_t* topicHandle(const std::string& name);
+  void encode(const Metric& metric, std::string& out) const;
+  static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
+  static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
+  static void onLog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
+
+  KafkaOptions options_;
+  PluginContext& context_;
+  codec::Format codec_format_ = codec::Format::kJson;
+  bool shaped_json_ = true;
+  std::map<std::string, std::string> topics_by_metric_;
+  rd_kafka_t* producer_ = nullptr;
+  bool fatal_ = false;
+  std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topic_handles_;
+  std::unordered_map<std::string, rd_kafka_topic_t*> route_cache_;
+  // Batches given up on (no report within the deadline) whose messages may still report.
+  std::vector<std::unique_ptr<Batch>> abandoned_;
+  std::string value_buffer_;
+  LogRateLimiter reject_log_;
+  LogRateLimiter error_log_;
+  Counter& produced_;
+  Counter& rejected_;
+  Counter& retried_;
+};
+
+// Whether a delivery or produce error can never succeed for this message (too large, no such
+// topic, not authorised) rather than later (broker down, timeout).
+bool isPermanentError(rd_kafka_resp_err_t err);
+
+}  // namespace cvagent::outputs::kafka
