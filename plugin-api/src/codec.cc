@@ -110,20 +110,20 @@ void appendEscaped(std::string_view s, std::string& out, std::string_view specia
 }  // namespace
 
 void appendLineProtocol(const Metric& m, std::string& out) {
-  appendEscaped(m.name(), out, ", ");
+  appendEscaped(m.name(), out, ", \\");
   for (const auto& t : m.tags()) {
     if (t.value.empty()) continue;  // line protocol has no empty tag values
     out += ',';
-    appendEscaped(t.key, out, ",= ");
+    appendEscaped(t.key, out, ",= \\");
     out += '=';
-    appendEscaped(t.value, out, ",= ");
+    appendEscaped(t.value, out, ",= \\");
   }
   out += ' ';
   bool first = true;
   for (const auto& f : m.fields()) {
     if (!first) out += ',';
     first = false;
-    appendEscaped(f.key, out, ",= ");
+    appendEscaped(f.key, out, ",= \\");
     out += '=';
     std::visit(
         [&](const auto& v) {
@@ -299,7 +299,7 @@ std::size_t readToken(std::string_view s, std::size_t pos, std::string_view stop
   while (pos < s.size()) {
     const char c = s[pos];
     if (c == '\\' && pos + 1 < s.size()) {
-      out += s[pos + 1];
+      out += s[pos + 1] == 'n' ? '\n' : s[pos + 1];
       pos += 2;
       continue;
     }
@@ -379,8 +379,9 @@ bool parseLineProtocol(std::string_view s, Metric& out, std::string& error,
       std::string str;
       ++pos;
       while (pos < s.size() && s[pos] != '"') {
-        if (s[pos] == '\\' && pos + 1 < s.size() && (s[pos + 1] == '"' || s[pos + 1] == '\\')) {
-          str += s[pos + 1];
+        if (s[pos] == '\\' && pos + 1 < s.size() &&
+            (s[pos + 1] == '"' || s[pos + 1] == '\\' || s[pos + 1] == 'n')) {
+          str += s[pos + 1] == 'n' ? '\n' : s[pos + 1];
           pos += 2;
           continue;
         }

@@ -198,7 +198,9 @@ int runAgent(const CliOptions& cli) {
   armShutdownWatchdog(shutdown_timeout);
   const std::size_t left = pipeline->stop(std::chrono::steady_clock::now() + shutdown_timeout);
   http.stop();
-  log.info("stopped");
+  const auto stats = pipeline->stats();
+  log.info("stopped: {} metrics gathered, {} written, {} dropped", stats.gathered, stats.written,
+           stats.dropped);
   return left ? kExitRuntime : kExitOk;
 }
 

@@ -1,6 +1,7 @@
 #pragma once
 
 #include <string>
+#include <type_traits>
 #include <utility>
 
 #include "cvagent/metric.h"
@@ -23,8 +24,15 @@ class MetricBuilder {
     metric_.setField(key, std::string(value));
     return *this;
   }
-  MetricBuilder& field(std::string_view key, int value) {
-    metric_.setField(key, static_cast<std::int64_t>(value));
+  // Signed integers become int64 fields, unsigned ones uint64.
+  template <typename I>
+  requires(std::is_integral_v<I> &&
+           !std::is_same_v<I, bool>) MetricBuilder& field(std::string_view key, I value) {
+    if constexpr (std::is_signed_v<I>) {
+      metric_.setField(key, static_cast<std::int64_t>(value));
+    } else {
+      metric_.setField(key, static_cast<std::uint64_t>(value));
+    }
     return *this;
   }
   MetricBuilder& time(std::int64_t ns) {

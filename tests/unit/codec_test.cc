@@ -1,0 +1,91 @@
+// JSON lines and line protocol, both ways, and RFC 3339.
+#include <gtest/gtest.h>
+
+#include "cvagent/codec.h"
+#include "cvagent/testing/metric_builder.h"
+#include "cvagent/time_util.h"
+
+namespace cvagent::codec {
+namespace {
+
+using testing::MetricBuilder;
+
+Metric sample() {
+  return MetricBuilder("trade")
+      .tag("pair", "BTC/USD")
+      .tag("note", "a,b=c d\"e")
+      .field("price", 95863.2)
+      .field("whole", 3.0)
+      .field("trade_id", std::int64_t{-7})
+      .field("seq", std::uint64_t{15113583034416118705ULL})
+      .field("ok", true)
+      .field("text", "line\n\"quoted\" \\ back")
+      .time(1795962600123456789);
+}
+
+TEST(CodecTest, JsonRoundTripKeepsTypes) {
+  std::string line;
+  appendJson(sample(), line);
+  EXPECT_NE(line.find("\"whole\":3.0"), std::string::npos) << line;
+  Metric back;
+  std::string error;
+  ASSERT_TRUE(parseJson(line, back, error)) << error;
+  EXPECT_EQ(back, sample());
+}
+
+TEST(CodecTest, LineProtocolRoundTrip) {
+  std::string line;
+  appendLineProtocol(sample(), line);
+  Metric back;
+  std::string error;
+  ASSERT_TRUE(parseLineProtocol(line, back, error)) << error << ": " << line;
+  EXPECT_EQ(back.tags(), sample().tags());
+  EXPECT_EQ(std::get<std::int64_t>(*back.field("trade_id")), -7);
+  EXPECT_EQ(std::get<std::uint64_t>(*back.field("seq")), 15113583034416118705ULL);
+  EXPECT_EQ(*back.stringField("text"), "line\n\"quoted\" \\ back");
+  EXPECT_EQ(back.time(), sample().time());
+}
+
+TEST(CodecTest, JsonAcceptsRfc3339TimesAndRejectsBadLines) {
+  Metric m;
+  std::string error;
+  ASSERT_TRUE(
+      parseJson(R"({"name":"x","fields":{"v":1},"time":"2026-11-24T14:27:00.5Z"})", m, error));
+  EXPECT_EQ(m.time(), 1795530420500000000);  // date -u -d 2026-11-24T14:27:00Z +%s
+  EXPECT_FALSE(parseJson(R"({"name":"x","fields":{"v":[1]}})", m, error));
+  EXPECT_NE(error.find("field 'v'"), std::string::npos) << error;
+  EXPECT_FALSE(parseJson(R"({"name":"x","fields":{}})", m, error));
+  EXPECT_FALSE(parseJson(R"({"name":"x","tags":{"a":1},"fields":{"v":1}})", m, error));
+  EXPECT_NE(error.find("tag 'a'"), std::string::npos) << error;
+  EXPECT_FALSE(parseJson("[1,2]", m, error));
+}
+
+TEST(CodecTest, LineProtocolErrorsSayWhere) {
+  Metric m;
+  std::string error;
+  EXPECT_FALSE(parseLineProtocol("cpu,host=a usage=abc 1", m, error));
+  EXPECT_EQ(error, "column 18: bad value for field 'usage'");
+  EXPECT_FALSE(parseLineProtocol("cpu", m, error));
+  EXPECT_FALSE(parseLineProtocol("cpu v=\"open", m, error));
+  ASSERT_TRUE(parseLineProtocol("cpu v=1", m, error, 99));
+  EXPECT_EQ(m.time(), 99);
+}
+
+TEST(TimeTest, Rfc3339) {
+  std::int64_t ns = 0;
+  ASSERT_TRUE(parseRfc3339("2026-11-24T14:27:00.316445Z", ns));
+  EXPECT_EQ(formatRfc3339(ns, 6), "2026-11-24T14:27:00.316445Z");
+  ASSERT_TRUE(parseRfc3339("2026-10-06T18:06:00.000000000Z", ns));
+  EXPECT_EQ(formatRfc3339(ns), "2026-10-06T18:06:00.000000000Z");
+  ASSERT_TRUE(parseRfc3339("2026-11-24T16:27:00+02:00", ns));
+  EXPECT_EQ(formatRfc3339(ns, 0), "2026-11-24T14:27:00Z");
+  ASSERT_TRUE(parseRfc3339("1969-12-31T23:59:59.5Z", ns));
+  EXPECT_EQ(ns, -500'000'000);
+  EXPECT_EQ(formatRfc3339(ns, 1), "1969-12-31T23:59:59.5Z");
+  EXPECT_FALSE(parseRfc3339("2026-11-24", ns));
+  EXPECT_FALSE(parseRfc3339("2026-13-24T00:00:00Z", ns));
+  EXPECT_FALSE(parseRfc3339("2026-11-24T00:00:00", ns));
+}
+
+}  // namespace
+}  // namespace cvagent::codec

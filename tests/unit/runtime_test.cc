@@ -1,0 +1,463 @@
+// Runtime semantics: processor order and filters, batching by size and interval, retry, rejects,
+// drop counting, back-pressure, shutdown flush, reload keeping buffers, delivery tracking.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <thread>
+
+#include "config/config_loader.h"
+#include "config/pipeline_config.h"
+#include "cvagent/plugin.h"
+#include "runtime/pipeline.h"
+
+namespace cvagent::runtime {
+namespace {
+
+using namespace std::chrono_literals;
+
+// ---------------------------------------------------------------- test plugins
+struct Hub {
+  std::mutex mu;
+  std::condition_variable cv;
+  bool gate_open = true;
+  std::map<std::string, std::vector<std::size_t>> batch_sizes;  // by output name
+  std::map<std::string, std::vector<Metric>> stored;
+  std::map<std::string, int> attempts;
+
+  void reset() {
+    std::lock_guard lock(mu);
+    gate_open = true;
+    batch_sizes.clear();
+    stored.clear();
+    attempts.clear();
+  }
+  void setGate(bool open) {
+    {
+      std::lock_guard lock(mu);
+      gate_open = open;
+    }
+    cv.notify_all();
+  }
+  std::size_t storedCount(const std::string& name) {
+    std::lock_guard lock(mu);
+    return stored[name].size();
+  }
+};
+Hub hub;
+
+struct SeqInputOptions {
+  int count = 10;
+  std::string name = "m";
+  bool track = false;
+  static void describe(Schema<SeqInputOptions>& s) {
+    s.option("count", &SeqInputOptions::count, "Metrics per gather.");
+    s.option("name", &SeqInputOptions::name, "Metric name.");
+    s.option("track", &SeqInputOptions::track, "Attach a delivery handle to each metric.");
+  }
+};
+
+std::atomic<int> delivered_ok{0};
+std::atomic<int> delivered_failed{0};
+
+class SeqInput final : public Input {
+ public:
+  SeqInput(const SeqInputOptions& o, PluginContext&) : o_(o) {}
+  void gather(Emitter& out) override {
+    for (int i = 0; i < o_.count; ++i) {
+      Metric m(o_.name, next_);
+      m.setField("seq", std::int64_t{next_++});
+      m.setField("path", std::string());
+      if (o_.track) {
+        m.setDelivery(
+            std::make_shared<Delivery>([](bool ok) { (ok ? delivered_ok : delivered_failed)++; }));
+      }
+      out.emit(std::move(m));
+    }
+  }
+
+ private:
+  SeqInputOptions o_;
+  std::int64_t next_ = 0;
+};
+
+struct AppendOptions {
+  std::string letter = "x";
+  static void describe(Schema<AppendOptions>& s) {
+    s.option("letter", &AppendOptions::letter, "Appended to the path field.");
+  }
+};
+
+// Appends its letter to the `path` field; on flush emits one "flushed-<letter>" metric.
+class AppendProcessor final : public Processor {
+ public:
+  AppendProcessor(const AppendOptions& o, PluginContext&) : letter_(o.letter) {}
+  void process(Metric&& m, Emitter& out) override {
+    if (auto* p = m.field("path")) std::get<std::string>(*p) += letter_;
+    out.emit(std::move(m));
+  }
+  void flush(Emitter& out) override {
+    Metric m("flushed-" + letter_, 0);
+    m.setField("path", std::string());
+    out.emit(std::move(m));
+  }
+
+ private:
+  std::string letter_;
+};
+
+struct RecordOptions {
+  std::string name = "out";
+  int fail_first = 0;
+  bool reject_odd = false;
+  bool gated = false;
+  static void describe(Schema<RecordOptions>& s) {
+    s.option("name", &RecordOptions::name, "Key in the hub.");
+    s.option("fail_first", &RecordOptions::fail_first, "Writes answered 'retry' first.");
+    s.option("reject_odd", &RecordOptions::reject_odd, "Reject metrics with an odd seq.");
+    s.option("gated", &RecordOptions::gated, "Wait for the hub's gate before each write.");
+  }
+};
+
+class RecordOutput final : public Output {
+ public:
+  RecordOutput(const RecordOptions& o, PluginContext&) : o_(o) {}
+  WriteResult write(std::span<const Metric> batch) override {
+    std::unique_lock lock(hub.mu);
+    if (o_.gated) hub.cv.wait(lock, [] { return hub.gate_open; });
+    if (hub.attempts[o_.name]++ < o_.fail_first) return WriteResult::retry("server busy");
+    hub.batch_sizes[o_.name].push_back(batch.size());
+    WriteResult result = WriteResult::ok();
+    for (std::size_t i = 0; i < batch.size(); ++i) {
+      const auto* seq = batch[i].field("seq");
+      if (o_.reject_odd && seq && std::get<std::int64_t>(*seq) % 2) {
+        result.set(i, WriteStatus::kReject, "odd");
+        continue;
+      }
+      Metric copy = batch[i];
+      copy.setDelivery(nullptr);  // an output stores data, not the tracking handle
+      hub.stored[o_.name].push_back(std::move(copy));
+    }
+    return result;
+  }
+
+ private:
+  RecordOptions o_;
+};
+
+const PluginDescriptor kSeq = inputDescriptor<SeqInput, SeqInputOptions>("seq", "Sequence.");
+const PluginDescriptor kAppend =
+    processorDescriptor<AppendProcessor, AppendOptions>("append", "Append.");
+const PluginDescriptor kRecord = outputDescriptor<RecordOutput, RecordOptions>("record", "Record.");
+
+// ---------------------------------------------------------------- fixture
+class RuntimeTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    hub.reset();
+    delivered_ok = 0;
+    delivered_failed = 0;
+    registry_.addBuiltin(&kSeq);
+    registry_.addBuiltin(&kAppend);
+    registry_.addBuiltin(&kRecord);
+  }
+
+  std::unique_ptr<Pipeline> make(const std::string& yaml, RunOptions options = {}) {
+    Diagnostics diags;
+    auto root = config::parseYaml(yaml, "test.yaml", config::processEnv(), diags);
+    EXPECT_TRUE(root && diags.empty()) << (diags.empty() ? "" : diags[0].str());
+    auto config = config::parsePipeline(*root, diags);
+    EXPECT_TRUE(diags.empty()) << (diags.empty() ? "" : diags[0].str());
+    auto p = std::make_unique<Pipeline>(config, registry_, telemetry_, clock_, options);
+    std::vector<std::string> errors;
+    EXPECT_TRUE(p->build(errors)) << (errors.empty() ? "" : errors[0]);
+    return p;
+  }
+
+  static void waitFor(const std::function<bool()>& done) {
+    for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(10ms);
+    ASSERT_TRUE(done());
+  }
+
+  plugins::PluginRegistry registry_{{}};
+  observability::Telemetry telemetry_;
+  SystemClock clock_;
+};
+
+constexpr const char* kAgent = "agent: {http: '', state_dir: /tmp/cvagent-runtime-test}\n";
+
+TEST_F(RuntimeTest, ProcessorsRunInOrderAndFiltersSkipThem) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 3, name: keep}
+  - seq: {count: 2, name: skip}
+processors:
+  - append: {letter: a}
+  - append: {letter: b, namedrop: [skip]}
+  - append: {letter: c, tags: {via: c}}
+outputs:
+  - record: {batch_size: 100}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  std::map<std::string, std::string> paths;
+  for (const auto& m : hub.stored["out"]) {
+    paths[m.name()] += *m.stringField("path") + ";";
+    EXPECT_EQ(*m.tag("via"), "c") << "tags of the processor that emitted it";
+  }
+  EXPECT_EQ(paths["keep"], "abc;abc;abc;");
+  EXPECT_EQ(paths["skip"], "ac;ac;");
+  // Flushes run in order, and what a processor flushes goes through the ones after it.
+  EXPECT_EQ(paths["flushed-a"], "bc;");
+  EXPECT_EQ(paths["flushed-b"], "c;");
+  EXPECT_EQ(paths["flushed-c"], ";");
+}
+
+TEST_F(RuntimeTest, BatchesBySizeThenFlushesTheRestOnShutdown) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 10}
+outputs:
+  - record: {batch_size: 4, flush_interval: 1h}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  waitFor([] { return hub.storedCount("out") >= 8; });
+  EXPECT_EQ(hub.storedCount("out"), 8u) << "the partial batch waits for the interval";
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.batch_sizes["out"], (std::vector<std::size_t>{4, 4, 2}));
+  for (std::size_t i = 0; i < hub.stored["out"].size(); ++i) {
+    EXPECT_EQ(std::get<std::int64_t>(*hub.stored["out"][i].field("seq")),
+              static_cast<std::int64_t>(i))
+        << "order kept";
+  }
+}
+
+TEST_F(RuntimeTest, BatchesByInterval) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 5}
+outputs:
+  - record: {batch_size: 1000, flush_interval: 50ms}
+)");
+  p->start(true);
+  waitFor([] { return hub.storedCount("out") == 5; });
+  EXPECT_EQ(hub.batch_sizes["out"], (std::vector<std::size_t>{5}));
+  p->stop(std::chrono::steady_clock::now() + 5s);
+}
+
+TEST_F(RuntimeTest, RetriesWithBackoffUntilStored) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 6}
+outputs:
+  - record: {batch_size: 6, fail_first: 3, retry: {initial: 5ms, max: 20ms}}
+)");
+  p->start(true);
+  waitFor([] { return hub.storedCount("out") == 6; });
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.attempts["out"], 4);
+  EXPECT_EQ(p->stats().written, 6u);
+  EXPECT_EQ(p->stats().dropped, 0u);
+}
+
+TEST_F(RuntimeTest, RejectedMetricsAreDroppedAndCountedTheRestStored) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 10, track: true}
+outputs:
+  - record: {batch_size: 10, reject_odd: true}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("out"), 5u);
+  EXPECT_EQ(p->stats().written, 5u);
+  EXPECT_EQ(p->stats().dropped, 5u);
+  EXPECT_EQ(delivered_ok.load(), 5);
+  EXPECT_EQ(delivered_failed.load(), 5);
+  const std::string scrape = telemetry_.scrape();
+  EXPECT_NE(scrape.find("cvagent_output_metrics_dropped_total{plugin=\"outputs.record\",reason="
+                        "\"rejected\"} 5"),
+            std::string::npos)
+      << scrape;
+}
+
+TEST_F(RuntimeTest, DropOldestWhenFullCountsEveryDrop) {
+  hub.setGate(false);
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 50}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, gated: true, buffer: {max: 10, when_full: drop_oldest}}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  waitFor([&] { return p->queued() == 0 && p->stats().routed == 50; });
+  hub.setGate(true);
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  const auto s = p->stats();
+  EXPECT_EQ(s.written + s.dropped, 50u);
+  EXPECT_EQ(s.written, 10u) << "one batch in flight and one buffered";
+  // The newest metrics survive.
+  EXPECT_EQ(std::get<std::int64_t>(*hub.stored["out"].back().field("seq")), 49);
+}
+
+TEST_F(RuntimeTest, BlockWhenFullLosesNothing) {
+  hub.setGate(false);
+  auto p = make(R"(
+agent: {http: '', queue_size: 4, state_dir: /tmp/cvagent-runtime-test}
+inputs:
+  - seq: {count: 50}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, gated: true, buffer: {max: 10, when_full: block}}
+)");
+  p->start(true);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_LT(p->stats().routed, 50u) << "the pipeline waits instead of dropping";
+  hub.setGate(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("out"), 50u);
+  EXPECT_EQ(p->stats().dropped, 0u);
+}
+
+TEST_F(RuntimeTest, ShutdownDeadlineDropsAndCountsWhatCannotBeWritten) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 7, track: true}
+outputs:
+  - record: {batch_size: 100, fail_first: 1000000, retry: {initial: 10ms, max: 10ms}}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  const std::size_t left = p->stop(std::chrono::steady_clock::now() + 200ms);
+  EXPECT_EQ(left, 7u);
+  EXPECT_EQ(p->stats().dropped, 7u);
+  EXPECT_EQ(delivered_failed.load(), 7);
+}
+
+TEST_F(RuntimeTest, ReloadKeepsBufferedMetrics) {
+  auto first = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 20}
+outputs:
+  - record: {id: store, name: broken, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
+)");
+  first->start(true);
+  first->waitInputsDone();
+  waitFor([] {
+    std::lock_guard lock(hub.mu);
+    return hub.attempts["broken"] >= 2;
+  });
+  auto carried = first->stopForReload();
+  ASSERT_EQ(carried["store"].size(), 20u);
+  first.reset();
+
+  Diagnostics diags;
+  auto root = config::parseYaml(std::string(kAgent) +
+                                    "inputs:\n  - seq: {count: 0}\noutputs:\n  - record: {id: "
+                                    "store, name: fixed, batch_size: 100}\n",
+                                "test.yaml", config::processEnv(), diags);
+  auto config = config::parsePipeline(*root, diags);
+  Pipeline reloaded(config, registry_, telemetry_, clock_);
+  std::vector<std::string> errors;
+  ASSERT_TRUE(reloaded.build(errors, std::move(carried)));
+  reloaded.start(true);
+  waitFor([] { return hub.storedCount("fixed") == 20; });
+  reloaded.stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(std::get<std::int64_t>(*hub.stored["fixed"].front().field("seq")), 0);
+}
+
+TEST_F(RuntimeTest, DeliveryCompletesWhenEveryOutputStored) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 4, track: true}
+outputs:
+  - record: {name: one, batch_size: 4}
+  - record: {name: two, batch_size: 4, fail_first: 2, retry: {initial: 5ms}}
+)");
+  p->start(true);
+  waitFor([] { return hub.storedCount("one") == 4; });
+  EXPECT_EQ(delivered_ok.load(), 0) << "output two has not stored them yet";
+  waitFor([] { return delivered_ok.load() == 4; });
+  EXPECT_EQ(hub.storedCount("two"), 4u);
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(delivered_failed.load(), 0);
+}
+
+TEST_F(RuntimeTest, TestModeSendsToTheSinkAndBuildsNoOutput) {
+  std::vector<Metric> seen;
+  RunOptions options;
+  options.test = true;
+  options.test_sink = [&](const Metric& m) { seen.push_back(m); };
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 3}
+processors:
+  - append: {letter: t}
+outputs:
+  - record: {name: never}
+)",
+                options);
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  ASSERT_EQ(seen.size(), 4u);  // 3 + the processor's flush
+  EXPECT_EQ(*seen[0].stringField("path"), "t");
+  EXPECT_EQ(hub.storedCount("never"), 0u);
+}
+
+TEST_F(RuntimeTest, GlobalAndInstanceTagsAndFilters) {
+  auto p = make(R"(
+agent: {http: '', tags: {host: h1, dc: a}}
+inputs:
+  - seq: {count: 4, name: keep, tags: {dc: b}}
+  - seq: {count: 4, name: gone, namedrop: [go*]}
+outputs:
+  - record: {batch_size: 100, tagpass: {dc: [b]}}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  ASSERT_EQ(hub.storedCount("out"), 4u);
+  EXPECT_EQ(*hub.stored["out"][0].tag("host"), "h1");
+  EXPECT_EQ(*hub.stored["out"][0].tag("dc"), "b") << "instance tags win over global ones";
+}
+
+TEST(GlobTest, Matches) {
+  EXPECT_TRUE(globMatch("tr*", "trade"));
+  EXPECT_TRUE(globMatch("*", ""));
+  EXPECT_TRUE(globMatch("t?ade", "trade"));
+  EXPECT_TRUE(globMatch("*USD", "BTC/USD"));
+  EXPECT_FALSE(globMatch("*USD", "BTC/EUR"));
+  EXPECT_FALSE(globMatch("trade", "trades"));
+  EXPECT_TRUE(globMatch("a*b*c", "axxbyyc"));
+}
+
+TEST(RetryPolicyTest, GrowsCapsAndJitters) {
+  config::RetryOptions o;
+  o.initial = 100ms;
+  o.max = 1s;
+  o.multiplier = 2;
+  o.jitter = 0;
+  RetryPolicy policy(o);
+  std::mt19937_64 rng(1);
+  EXPECT_EQ(policy.delay(0, rng), 100ms);
+  EXPECT_EQ(policy.delay(3, rng), 800ms);
+  EXPECT_EQ(policy.delay(10, rng), 1s);
+  o.jitter = 0.5;
+  RetryPolicy jittered(o);
+  std::set<std::int64_t> seen;
+  for (int i = 0; i < 50; ++i) {
+    const auto d = jittered.delay(2, rng).count();
+    EXPECT_GE(d, 200);
+    EXPECT_LE(d, 600);
+    seen.insert(d);
+  }
+  EXPECT_GT(seen.size(), 10u);
+}
+
+}  // namespace
+}  // namespace cvagent::runtime
