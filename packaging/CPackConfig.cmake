@@ -1,0 +1,158 @@
+# Packaging: a .deb (always) and an .rpm (when rpmbuild is installed) holding the agent, the plugins
+# that were built, the plugin SDK, a systemd unit and a default configuration.
+#
+#   cmake -S . -B build/pkg -G Ninja -DCMAKE_BUILD_TYPE=Release -DCMAKE_INSTALL_PREFIX=/usr \
+#         -DCVAGENT_BUILD_TESTS=OFF -DCVAGENT_BUILD_BENCH=OFF
+#   cmake --build build/pkg && (cd build/pkg && cpack)        # or: cpack -G DEB
+#
+# Included at the end of the top CMakeLists.txt, so every install rule of the project exists here.
+
+set(cvagent_packaging_dir ${CMAKE_CURRENT_LIST_DIR})
+
+# System files (unit, /etc config, /var/lib) only make sense for a system-wide install: a
+# `cmake --install` into /usr/local or a home directory must not write to /etc or /usr/lib/systemd.
+if(CMAKE_INSTALL_PREFIX STREQUAL "/usr")
+  set(cvagent_system_default ON)
+else()
+  set(cvagent_system_default OFF)
+endif()
+option(CVAGENT_INSTALL_SYSTEM_FILES
+       "Install the systemd unit and the default /etc/cvagent configuration"
+       ${cvagent_system_default})
+set(CVAGENT_SYSTEMD_UNIT_DIR "/usr/lib/systemd/system" CACHE PATH
+    "Where the systemd unit is installed (merged /usr: valid on Debian 12 and RPM distributions)")
+set(CVAGENT_CONFIG_DIR "/etc/cvagent" CACHE PATH "Configuration directory of the packaged agent")
+
+# The agent looks for its plugins at <dir of the executable>/../lib/cvagent/plugins. With the
+# prefix /usr, GNUInstallDirs on Debian makes CMAKE_INSTALL_LIBDIR lib/<multiarch>, so the plugins
+# land in lib/x86_64-linux-gnu/cvagent/plugins where the agent does not look. Until the agent knows
+# the real directory, bridge the two with a relative symlink lib/cvagent -> <multiarch>/cvagent, in
+# the package and in the build tree. (-DCMAKE_INSTALL_LIBDIR=lib avoids the need altogether.)
+cmake_path(SET cvagent_expected_plugin_dir NORMALIZE "${CMAKE_INSTALL_BINDIR}/../lib/cvagent/plugins")
+cmake_path(SET cvagent_actual_plugin_dir NORMALIZE "${CVAGENT_PLUGIN_INSTALL_DIR}")
+if(NOT cvagent_expected_plugin_dir STREQUAL cvagent_actual_plugin_dir
+   AND CVAGENT_PLUGIN_INSTALL_DIR MATCHES "^lib/[^/]+/cvagent/plugins$")
+  string(REGEX REPLACE "^lib/([^/]+)/cvagent/plugins$" "\\1/cvagent" cvagent_plugin_link_target
+                       "${CVAGENT_PLUGIN_INSTALL_DIR}")
+  message(STATUS "cvagent packaging: plugins install to ${CVAGENT_PLUGIN_INSTALL_DIR}; adding the "
+                 "symlink lib/cvagent -> ${cvagent_plugin_link_target} so the agent finds them")
+  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
+  if(NOT EXISTS ${CMAKE_BINARY_DIR}/lib/cvagent)
+    file(CREATE_LINK ${cvagent_plugin_link_target} ${CMAKE_BINARY_DIR}/lib/cvagent SYMBOLIC)
+  endif()
+  install(CODE "
+    set(link \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/cvagent\")
+    if(NOT EXISTS \"\${link}\" AND NOT IS_SYMLINK \"\${link}\")
+      message(STATUS \"Installing: \${link} -> ${cvagent_plugin_link_target}\")
+      file(CREATE_LINK ${cvagent_plugin_link_target} \"\${link}\" SYMBOLIC)
+    endif()")
+elseif(NOT cvagent_expected_plugin_dir STREQUAL cvagent_actual_plugin_dir)
+  message(WARNING "cvagent packaging: plugins install to ${CVAGENT_PLUGIN_INSTALL_DIR} but the "
+                  "agent looks in ${cvagent_expected_plugin_dir}; configure with "
+                  "-DCMAKE_INSTALL_LIBDIR=lib")
+endif()
+
+# The sample market data the example pipelines read (configs/pipeline.yaml uses it by a path
+# relative to the repository, the packaged default by its installed path).
+install(FILES ${PROJECT_SOURCE_DIR}/configs/data/sample-trades.jsonl
+        DESTINATION ${CMAKE_INSTALL_DATADIR}/cvagent/configs/data)
+install(FILES ${PROJECT_SOURCE_DIR}/docs/deployment.md ${PROJECT_SOURCE_DIR}/docs/writing-plugins.md
+        DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
+
+if(CVAGENT_INSTALL_SYSTEM_FILES)
+  install(FILES ${cvagent_packaging_dir}/cvagent.service DESTINATION ${CVAGENT_SYSTEMD_UNIT_DIR})
+  install(FILES ${cvagent_packaging_dir}/pipeline.yaml DESTINATION ${CVAGENT_CONFIG_DIR})
+  # Secrets (database passwords) go here. systemd reads it as root before dropping privileges,
+  # so nobody else needs to.
+  install(FILES ${cvagent_packaging_dir}/cvagent.env DESTINATION ${CVAGENT_CONFIG_DIR}
+          PERMISSIONS OWNER_READ OWNER_WRITE)
+endif()
+
+set(CPACK_PACKAGE_NAME cvagent)
+set(CPACK_PACKAGE_VENDOR "cvagent developers")
+set(CVAGENT_PACKAGE_MAINTAINER "cvagent maintainers <cvagent-maintainers@example.org>" CACHE STRING
+    "Maintainer field of the packages")
+set(CPACK_PACKAGE_CONTACT "${CVAGENT_PACKAGE_MAINTAINER}")
+set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
+set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+string(CONCAT CPACK_PACKAGE_DESCRIPTION
+    "cvagent reads a YAML pipeline and chains plugins: inputs (Kraken WebSocket v2, RSS/Atom "
+    "feeds, Kafka, files) feed ordered processors (normalize, OHLC candles, VADER sentiment) and "
+    "buffered outputs (Kafka, TimescaleDB, files) with batching, retries and at-least-once "
+    "delivery. It exposes /health and Prometheus /metrics. The package also carries the plugin "
+    "SDK (headers, static library and CMake package) for building third-party plugins.")
+set(CPACK_PACKAGE_INSTALL_DIRECTORY cvagent)
+set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
+set(CPACK_STRIP_FILES ON)
+set(CPACK_SOURCE_IGNORE_FILES "/\\\\.git/" "/build/" "/build-.*/")
+
+if(NOT CPACK_GENERATOR)
+  set(CPACK_GENERATOR DEB)
+  find_program(CVAGENT_RPMBUILD rpmbuild)
+  if(CVAGENT_RPMBUILD)
+    list(APPEND CPACK_GENERATOR RPM)
+  endif()
+endif()
+
+# --- Debian ---
+set(CPACK_DEBIAN_FILE_NAME DEB-DEFAULT)
+set(CPACK_DEBIAN_PACKAGE_RELEASE 1)
+set(CPACK_DEBIAN_PACKAGE_SECTION net)
+set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
+# Library dependencies are computed from the binaries actually packaged (the plugin set depends on
+# the build), with the versions dpkg-shlibdeps finds. For a package of every plugin on Debian 12
+# this yields libyaml-cpp0.7, libspdlog1.10, libfmt9, libsimdjson14, libprometheus-cpp-core1.0,
+# libboost-filesystem1.74.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, libhiredis0.14,
+# libpugixml1v5, libssl3, zlib1g, libstdc++6, libc6.
+find_program(CVAGENT_DPKG_SHLIBDEPS dpkg-shlibdeps)
+if(CVAGENT_DPKG_SHLIBDEPS)
+  set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
+  # passwd: useradd in postinst.
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
+else()
+  # Without dpkg-shlibdeps (building on a non-Debian host), the Debian 12 names of everything any
+  # plugin may link.
+  set(CPACK_DEBIAN_PACKAGE_DEPENDS
+      "passwd, libc6, libstdc++6, libyaml-cpp0.7, libspdlog1.10, libfmt9, libsimdjson14, \
+libprometheus-cpp-core1.0, libboost-filesystem1.74.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, \
+libhiredis0.14, libpugixml1v5, libssl3, zlib1g")
+endif()
+set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
+# What a third-party plugin build needs besides the SDK shipped here.
+set(CPACK_DEBIAN_PACKAGE_SUGGESTS
+    "cmake, g++, libfmt-dev, libboost-dev, postgresql-15 | timescaledb-2-postgresql-15, kafka")
+set(cvagent_deb_control
+    ${cvagent_packaging_dir}/deb/postinst ${cvagent_packaging_dir}/deb/prerm
+    ${cvagent_packaging_dir}/deb/postrm)
+if(CVAGENT_INSTALL_SYSTEM_FILES)
+  # dpkg keeps an operator's edits of these on upgrade and asks before replacing them.
+  file(WRITE ${CMAKE_BINARY_DIR}/packaging/deb/conffiles
+       "${CVAGENT_CONFIG_DIR}/pipeline.yaml\n${CVAGENT_CONFIG_DIR}/cvagent.env\n")
+  list(APPEND cvagent_deb_control ${CMAKE_BINARY_DIR}/packaging/deb/conffiles)
+endif()
+set(CPACK_DEBIAN_PACKAGE_CONTROL_EXTRA ${cvagent_deb_control})
+set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
+
+# --- RPM ---
+set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
+set(CPACK_RPM_PACKAGE_RELEASE 1)
+set(CPACK_RPM_PACKAGE_GROUP "Applications/Internet")
+set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
+# rpmbuild derives the library requirements itself (AutoReq).
+set(CPACK_RPM_PACKAGE_AUTOREQ ON)
+set(CPACK_RPM_PACKAGE_REQUIRES_PRE "shadow-utils")
+set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/pre.sh)
+set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/post.sh)
+set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/preun.sh)
+set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/postun.sh)
+# Directories other packages own must not be claimed by this one.
+set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
+    /etc /usr/lib/systemd /usr/lib/systemd/system /usr/share/doc /usr/lib/cmake /usr/include
+    /usr/lib64 /usr/lib64/cmake)
+if(CVAGENT_INSTALL_SYSTEM_FILES)
+  set(CPACK_RPM_USER_FILELIST
+      "%config(noreplace) ${CVAGENT_CONFIG_DIR}/pipeline.yaml"
+      "%config(noreplace) %attr(0600,root,root) ${CVAGENT_CONFIG_DIR}/cvagent.env")
+endif()
+
+include(CPack)
