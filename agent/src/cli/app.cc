@@ -7,6 +7,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <iostream>
 #include <thread>
 
@@ -113,6 +114,22 @@ int runAgent(const CliOptions& cli) {
   SystemClock clock;
   runtime::RunOptions run_options;
   run_options.test = cli.test;
+  // --test changes nothing: plugins keep their state in a throwaway directory.
+  std::string scratch_state;
+  if (cli.test) {
+    char dir_template[] = "/tmp/cvagent-test-state.XXXXXX";
+    if (const char* dir = ::mkdtemp(dir_template)) {
+      scratch_state = dir;
+      loaded.config.agent.state_dir = scratch_state;
+    }
+  }
+  struct ScratchCleanup {
+    const std::string& dir;
+    ~ScratchCleanup() {
+      std::error_code ec;
+      if (!dir.empty()) std::filesystem::remove_all(dir, ec);
+    }
+  } scratch_cleanup{scratch_state};
 
   observability::HttpServer http(telemetry);
   const bool serve_http = !cli.test && !cli.once && !loaded.config.agent.http.empty();

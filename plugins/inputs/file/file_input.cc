@@ -7,6 +7,22 @@
 
 namespace cvagent::inputs::file {
 
+namespace {
+class TrackingEmitter final : public Emitter {
+ public:
+  TrackingEmitter(Emitter& next, DeliveryHandle delivery)
+      : next_(next), delivery_(std::move(delivery)) {}
+  void emit(Metric&& metric) override {
+    metric.setDelivery(delivery_);
+    next_.emit(std::move(metric));
+  }
+
+ private:
+  Emitter& next_;
+  DeliveryHandle delivery_;
+};
+}  // namespace
+
 void FileInputOptions::describe(Schema<FileInputOptions>& s) {
   s.option("path", &FileInputOptions::path, "File to read metrics from.")
       .required()
@@ -19,7 +35,35 @@ void FileInputOptions::describe(Schema<FileInputOptions>& s) {
            "true: follow the file, emitting lines as they are appended (a truncated or replaced "
            "file is read again from its start); false: read the whole file at every gather.");
   s.option("from_beginning", &FileInputOptions::from_beginning,
-           "With tail: start at the beginning of the file rather than at its end.");
+           "With tail and no saved position: start at the beginning of the file rather than at "
+           "its end.");
+  s.option("remember_position", &FileInputOptions::remember_position,
+           "With tail: keep the position in the agent's state directory once what was read is "
+           "delivered, so a restart or reload resumes there instead of reading the file again.");
+}
+
+bool FilePosition::load(std::uint64_t& inode, std::int64_t& offset) const {
+  std::FILE* f = std::fopen(state_file_.c_str(), "r");
+  if (!f) return false;
+  unsigned long long i = 0;
+  long long o = 0;
+  const bool ok = std::fscanf(f, "%llu %lld", &i, &o) == 2;
+  std::fclose(f);
+  inode = i;
+  offset = o;
+  return ok;
+}
+
+void FilePosition::save(std::uint64_t inode, std::int64_t offset) {
+  std::lock_guard lock(mu_);
+  // Write then rename: a crash leaves the old position or the new one, never half a file.
+  const std::string tmp = state_file_ + ".tmp";
+  std::FILE* f = std::fopen(tmp.c_str(), "w");
+  if (!f) return;
+  std::fprintf(f, "%llu %lld\n", static_cast<unsigned long long>(inode),
+               static_cast<long long>(offset));
+  const bool ok = std::fclose(f) == 0;
+  if (ok) std::rename(tmp.c_str(), state_file_.c_str());
 }
 
 FileInput::FileInput(const FileInputOptions& options, PluginContext& context)
@@ -28,7 +72,11 @@ FileInput::FileInput(const FileInputOptions& options, PluginContext& context)
       format_(options.format == "json" ? codec::Format::kJson : codec::Format::kInflux),
       lines_(context.counter("file_lines_total", "Lines read by inputs.file")),
       bad_lines_(
-          context.counter("file_bad_lines_total", "Lines inputs.file could not parse (skipped)")) {}
+          context.counter("file_bad_lines_total", "Lines inputs.file could not parse (skipped)")) {
+  if (options_.tail && options_.remember_position) {
+    position_ = std::make_shared<FilePosition>(context.stateDir() + "/position");
+  }
+}
 
 FileInput::~FileInput() {
   if (file_) std::fclose(file_);
@@ -55,7 +103,13 @@ void FileInput::openFile() {
   offset_ = 0;
   line_number_ = 0;
   partial_.clear();
-  if (first_open_ && !options_.from_beginning) {
+  std::uint64_t saved_inode = 0;
+  std::int64_t saved_offset = 0;
+  if (first_open_ && position_ && position_->load(saved_inode, saved_offset) &&
+      saved_inode == inode_ && saved_offset <= static_cast<std::int64_t>(st.st_size)) {
+    offset_ = saved_offset;
+    context_.logger().info("resuming {} at byte {}", options_.path, offset_);
+  } else if (first_open_ && !options_.from_beginning) {
     std::fseek(file_, 0, SEEK_END);
     offset_ = std::ftell(file_);
   }
@@ -121,7 +175,18 @@ void FileInput::gather(Emitter& out) {
     offset_ = 0;
     line_number_ = 0;
   }
-  readNewLines(out);
+  if (!position_) {
+    readNewLines(out);
+  } else {
+    // Every metric of this gather carries one delivery handle; when the last is stored, the
+    // position after this gather is saved.
+    auto reached = std::make_shared<std::pair<std::uint64_t, std::int64_t>>();
+    auto delivery = std::make_shared<Delivery>(
+        [position = position_, reached](bool) { position->save(reached->first, reached->second); });
+    TrackingEmitter tracked(out, delivery);
+    readNewLines(tracked);
+    *reached = {inode_, offset_};
+  }
   context_.setHealth(HealthState::kOk, "");
 }
 

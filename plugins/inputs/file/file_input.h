@@ -5,6 +5,8 @@
 #include <atomic>
 #include <cstdint>
 #include <cstdio>
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "cvagent/codec.h"
@@ -19,8 +21,24 @@ struct FileInputOptions {
   std::string format = "json";
   bool tail = true;
   bool from_beginning = true;
+  bool remember_position = true;
 
   static void describe(Schema<FileInputOptions>& s);
+};
+
+// Where reading stopped, kept in the instance's state directory so a restart or a reload resumes
+// there. Saved only once the metrics read up to that point are delivered (or dropped and
+// counted), so a crash re-reads rather than loses. Shared with the delivery callbacks, which may
+// outlive the input.
+class FilePosition {
+ public:
+  explicit FilePosition(std::string state_file) : state_file_(std::move(state_file)) {}
+  bool load(std::uint64_t& inode, std::int64_t& offset) const;
+  void save(std::uint64_t inode, std::int64_t offset);
+
+ private:
+  std::mutex mu_;
+  std::string state_file_;
 };
 
 class FileInput final : public Input {
@@ -47,6 +65,7 @@ class FileInput final : public Input {
   std::string partial_;
   bool first_open_ = true;
   std::atomic<bool> stopping_{false};
+  std::shared_ptr<FilePosition> position_;
   Counter& lines_;
   Counter& bad_lines_;
   LogRateLimiter bad_line_log_;

@@ -140,3 +140,40 @@ TEST_F(FileInputTest, FromEndSkipsWhatWasThere) {
 
 }  // namespace
 }  // namespace cvagent::inputs::file
+
+namespace cvagent::inputs::file {
+namespace {
+
+TEST_F(FileInputTest, ResumesWherePreviousRunsDeliveredUpTo) {
+  append(R"({"name":"a","fields":{"v":1}})"
+         "\n"
+         R"({"name":"b","fields":{"v":2}})"
+         "\n");
+  const std::string state = (dir_ / "state").string();
+  {
+    testing::TestContext ctx("inputs.file", state);
+    FileInput input(options(), ctx);
+    input.gather(out_);
+  }
+  // Not delivered yet (the metrics are still held): a new instance reads them again.
+  auto held = out_.take();
+  ASSERT_EQ(held.size(), 2u);
+  {
+    testing::TestContext ctx("inputs.file", state);
+    FileInput input(options(), ctx);
+    input.gather(out_);
+    EXPECT_EQ(out_.take().size(), 2u) << "undelivered metrics are read again";
+  }
+  held.clear();  // delivered: the position is saved
+  append(R"({"name":"c","fields":{"v":3}})"
+         "\n");
+  testing::TestContext ctx("inputs.file", state);
+  FileInput input(options(), ctx);
+  input.gather(out_);
+  auto got = out_.take();
+  ASSERT_EQ(got.size(), 1u);
+  EXPECT_EQ(got[0].name(), "c");
+}
+
+}  // namespace
+}  // namespace cvagent::inputs::file

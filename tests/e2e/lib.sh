@@ -1,0 +1,38 @@
+# Shared helpers for the e2e scripts. Each script gets CVAGENT (the binary) from CTest.
+set -euo pipefail
+: "${CVAGENT:?CVAGENT must point at the cvagent binary}"
+WORK=$(mktemp -d /tmp/cvagent-e2e.XXXXXX)
+cleanup_pids=()
+cleanup() {
+  for pid in "${cleanup_pids[@]:-}"; do
+    [[ -n "$pid" ]] && kill "$pid" 2>/dev/null || true
+  done
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  for f in "$WORK"/*.log; do
+    [[ -f "$f" ]] && { echo "--- $f" >&2; tail -n 40 "$f" >&2; }
+  done
+  exit 1
+}
+
+# wait_for SECONDS COMMAND...: polls until COMMAND succeeds.
+wait_for() {
+  local deadline=$((SECONDS + $1))
+  shift
+  until "$@"; do
+    ((SECONDS < deadline)) || return 1
+    sleep 0.1
+  done
+}
+
+free_port() {
+  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+lines() { [[ -f "$1" ]] && wc -l <"$1" || echo 0; }
+# has_lines FILE N: FILE has at least N lines (for wait_for, which re-evaluates it).
+has_lines() { [[ "$(lines "$1")" -ge "$2" ]]; }

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# --once gathers, flushes and exits; --test prints what would be written and writes nothing.
+source "$(dirname "$0")/lib.sh"
+
+printf 'trade,pair=BTC/USD price=1.5 10\ntrade,pair=ETH/USD price=2.5 20\n' >"$WORK/in.lp"
+cat >"$WORK/p.yaml" <<YAML
+agent: {http: "127.0.0.1:1", state_dir: $WORK/state, tags: {host: e2e}}
+inputs:
+  - file: {path: $WORK/in.lp, format: influx}
+outputs:
+  - file: {path: $WORK/out.jsonl, tagpass: {pair: ["BTC/*"]}}
+YAML
+"$CVAGENT" -c "$WORK/p.yaml" --once 2>"$WORK/once.log" || fail "--once failed"
+[[ "$(lines "$WORK/out.jsonl")" -eq 1 ]] || fail "--once wrote $(lines "$WORK/out.jsonl") lines"
+grep -qF '{"name":"trade","tags":{"host":"e2e","pair":"BTC/USD"},"fields":{"price":1.5},"time":10}' "$WORK/out.jsonl" ||
+  fail "unexpected output: $(cat "$WORK/out.jsonl")"
+
+"$CVAGENT" -c "$WORK/p.yaml" --test >"$WORK/test.out" 2>"$WORK/test.log" || fail "--test failed"
+[[ "$(lines "$WORK/test.out")" -eq 2 ]] || fail "--test printed $(lines "$WORK/test.out") lines"
+[[ "$(lines "$WORK/out.jsonl")" -eq 1 ]] || fail "--test wrote to the output"
+
+"$CVAGENT" --version | grep -qE '^cvagent [0-9]+\.[0-9]+\.[0-9]+' || fail "--version"
+"$CVAGENT" -c "$WORK/p.yaml" --log-format json --once 2>"$WORK/json.log" || fail "json logs"
+/usr/bin/python3 -c 'import json,sys; [json.loads(l) for l in open(sys.argv[1])]' "$WORK/json.log" ||
+  fail "--log-format json is not JSON lines"
+set +e
+"$CVAGENT" --no-such-flag 2>/dev/null
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "bad usage exit code $rc"
+echo "once: ok"
