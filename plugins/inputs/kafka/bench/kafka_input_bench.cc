@@ -1,0 +1,94 @@
+// The consumer path of one agent: inputs.kafka reading trades (topic JSON shape) from librdkafka's
+// mock cluster (3 brokers, a process of its own), decoding them and releasing each metric at once
+// (as if every output had stored it), so offsets are stored and committed as in production.
+//
+//   bench_kafka_input --benchmark_min_time=3
+
+#include <benchmark/benchmark.h>
+
+#include <atomic>
+#include <chrono>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cvagent/testing/metric_builder.h"
+#include "cvagent/testing/test_context.h"
+#include "kafka_input.h"
+#include "kafka_output.h"
+#include "mock_cluster.h"
+
+namespace {
+
+using cvagent::FieldValue;
+using cvagent::Metric;
+
+class CountingEmitter final : public cvagent::Emitter {
+ public:
+  void emit(Metric&& metric) override {
+    Metric released = std::move(metric);  // destroyed here: the delivery completes
+    count.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::atomic<std::int64_t> count{0};
+};
+
+void BM_ConsumeFromMockCluster(benchmark::State& state) {
+  const auto messages = state.range(0);
+  cvagent::testing::MockCluster cluster(3, {"rawtrade:6"});
+  {
+    cvagent::testing::TestContext ctx;
+    cvagent::outputs::kafka::KafkaOptions options;
+    options.brokers = {cluster.bootstrap()};
+    cvagent::outputs::kafka::KafkaOutput output(options, ctx);
+    std::vector<Metric> batch;
+    static const std::vector<std::string> pairs = {"BTC/USD", "ETH/USD", "SOL/USD",
+                                                   "ADA/USD", "DOT/USD", "LINK/USD"};
+    for (std::int64_t i = 0; i < messages; ++i) {
+      batch.push_back(cvagent::testing::MetricBuilder("trade")
+                          .tag("exchange", "kraken")
+                          .tag("pair", pairs[static_cast<std::size_t>(i) % pairs.size()])
+                          .tag("side", i % 2 ? "buy" : "sell")
+                          .field("price", FieldValue{95863.2 + static_cast<double>(i % 100)})
+                          .field("volume", FieldValue{0.0125})
+                          .field("trade_id", FieldValue{i})
+                          .field("ord_type", "limit")
+                          .time(1'795'962'600'123'456'000 + i));
+    }
+    for (std::size_t from = 0; from < batch.size(); from += 10000) {
+      const auto n = std::min<std::size_t>(10000, batch.size() - from);
+      if (output.write(std::span<const Metric>(batch).subspan(from, n)).status() !=
+          cvagent::WriteStatus::kOk) {
+        state.SkipWithError("producing the test data failed");
+        return;
+      }
+    }
+  }
+  int group = 0;
+  for (auto _ : state) {
+    cvagent::testing::TestContext ctx;
+    cvagent::inputs::kafka::KafkaInputOptions options;
+    options.brokers = {cluster.bootstrap()};
+    options.topics = {"rawtrade"};
+    options.group = "bench-" + std::to_string(group++);
+    cvagent::inputs::kafka::KafkaInput input(options, ctx);
+    CountingEmitter out;
+    input.start(out);
+    // Timed from the first message (after the group join, which is the mock's fixed delay).
+    while (out.count.load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const auto begin = std::chrono::steady_clock::now();
+    while (out.count.load() < messages) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const auto end = std::chrono::steady_clock::now();
+    state.SetIterationTime(std::chrono::duration<double>(end - begin).count());
+    input.stop();
+  }
+  state.SetItemsProcessed(state.iterations() * messages);
+}
+BENCHMARK(BM_ConsumeFromMockCluster)
+    ->Arg(300000)
+    ->Unit(benchmark::kMillisecond)
+    ->UseManualTime()
+    ->Iterations(3);
+
+}  // namespace
+
+BENCHMARK_MAIN();
