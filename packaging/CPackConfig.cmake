@@ -60,12 +60,22 @@ install(FILES ${PROJECT_SOURCE_DIR}/docs/deployment.md ${PROJECT_SOURCE_DIR}/doc
         DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
 
 if(CVAGENT_INSTALL_SYSTEM_FILES)
-  install(FILES ${cvagent_packaging_dir}/cvagent.service DESTINATION ${CVAGENT_SYSTEMD_UNIT_DIR})
-  install(FILES ${cvagent_packaging_dir}/pipeline.yaml DESTINATION ${CVAGENT_CONFIG_DIR})
-  # Secrets (database passwords) go here. systemd reads it as root before dropping privileges,
-  # so nobody else needs to.
-  install(FILES ${cvagent_packaging_dir}/cvagent.env DESTINATION ${CVAGENT_CONFIG_DIR}
-          PERMISSIONS OWNER_READ OWNER_WRITE)
+  # Checked again at install time: `cmake --install --prefix /tmp/x` of a /usr build must not
+  # write to the real /etc. (DESTDIR, as cpack and staged installs use, is honoured.)
+  # cvagent.env holds secrets: systemd reads it as root before dropping privileges, so only root
+  # needs to read it.
+  install(CODE "
+    if(CMAKE_INSTALL_PREFIX STREQUAL \"/usr\")
+      file(INSTALL DESTINATION \"${CVAGENT_SYSTEMD_UNIT_DIR}\" TYPE FILE
+           FILES \"${cvagent_packaging_dir}/cvagent.service\")
+      file(INSTALL DESTINATION \"${CVAGENT_CONFIG_DIR}\" TYPE FILE
+           FILES \"${cvagent_packaging_dir}/pipeline.yaml\")
+      file(INSTALL DESTINATION \"${CVAGENT_CONFIG_DIR}\" TYPE FILE
+           PERMISSIONS OWNER_READ OWNER_WRITE FILES \"${cvagent_packaging_dir}/cvagent.env\")
+    else()
+      message(STATUS \"Skipping the systemd unit and ${CVAGENT_CONFIG_DIR}: the prefix is \"
+                     \"\${CMAKE_INSTALL_PREFIX}, not /usr\")
+    endif()")
 endif()
 
 set(CPACK_PACKAGE_NAME cvagent)

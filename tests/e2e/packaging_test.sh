@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Checks the installed layout of a build configured with -DCMAKE_INSTALL_PREFIX=/usr: a staged
+# install (DESTDIR) holds the agent, the plugins where the agent finds them, the systemd unit and
+# the /etc config; the packaged default pipeline runs from the staged tree; an install to another
+# prefix leaves /etc alone. With --deb it also builds the .deb and checks its control data and
+# contents. Not part of ctest (it reinstalls the tree and, with --deb, runs cpack): run it by hand
+# or in a release job.
+#
+#   tests/e2e/packaging_test.sh /tmp/build-pkg [--deb]
+set -euo pipefail
+
+build_dir=${1:?usage: packaging_test.sh BUILD_DIR [--deb]}
+build_dir=$(cd "$build_dir" && pwd)
+with_deb=${2:-}
+work=$(mktemp -d /tmp/cvagent-packaging.XXXXXX)
+trap 'rm -rf "$work"' EXIT
+
+failures=0
+fail() {
+  echo "FAIL: $*" >&2
+  failures=$((failures + 1))
+}
+pass() { echo "ok: $*"; }
+# check "what" command...: passes when the command succeeds.
+check() {
+  local what=$1
+  shift
+  if "$@"; then pass "$what"; else fail "$what"; fi
+}
+
+prefix=$(sed -n 's/^CMAKE_INSTALL_PREFIX:PATH=//p' "$build_dir/CMakeCache.txt")
+[[ "$prefix" == /usr ]] || {
+  echo "configure $build_dir with -DCMAKE_INSTALL_PREFIX=/usr (it has '$prefix')" >&2
+  exit 2
+}
+built_plugins=$(find "$build_dir/lib" -name 'libcvagent_*.so' -printf '%f\n' | sort -u)
+[[ -n "$built_plugins" ]] || {
+  echo "no plugins built in $build_dir" >&2
+  exit 2
+}
+
+# Lists "<section>.<name>" for every libcvagent_<kind>_<name>.so.
+expected_ids() {
+  sed -E 's/^libcvagent_(input|processor|output)_(.*)\.so$/\1s.\2/' <<<"$1" | sort
+}
+
+# Runs `cvagent plugins list` from an install root and compares it with the plugins built.
+check_plugins_found() {
+  local root=$1 what=$2 listed
+  listed=$("$root/usr/bin/cvagent" plugins list 2>&1 | awk '{print $1}' | sort)
+  if [[ "$listed" == "$(expected_ids "$built_plugins")" ]]; then
+    pass "$what: the agent finds all $(wc -l <<<"$listed") plugins"
+  else
+    fail "$what: plugins listed differ from those built"$'\n'"listed:"$'\n'"$listed"
+  fi
+}
+
+# --- staged install, as cpack and distribution builds do it
+stage=$work/stage
+DESTDIR=$stage cmake --install "$build_dir" >"$work/install.log"
+for f in usr/bin/cvagent usr/lib/systemd/system/cvagent.service etc/cvagent/pipeline.yaml \
+  etc/cvagent/cvagent.env usr/share/cvagent/configs/pipeline.yaml \
+  usr/share/cvagent/configs/data/sample-trades.jsonl usr/include/cvagent/plugin.h; do
+  if [[ -e "$stage/$f" ]]; then pass "installs /$f"; else fail "/$f is not installed"; fi
+done
+env_mode=$(stat -c %a "$stage/etc/cvagent/cvagent.env")
+check "cvagent.env is 0600 (it has $env_mode)" test "$env_mode" = 600
+check_plugins_found "$stage" "staged install"
+
+# The unit, with its paths pointed into the stage (systemd checks that the commands exist).
+if command -v systemd-analyze >/dev/null; then
+  sed "s|/usr/bin/cvagent|$stage/usr/bin/cvagent|g" \
+    "$stage/usr/lib/systemd/system/cvagent.service" >"$work/cvagent.service"
+  if systemd-analyze verify "$work/cvagent.service" 2>"$work/verify.log"; then
+    pass "systemd-analyze verify cvagent.service"
+  else
+    fail "systemd-analyze verify: $(cat "$work/verify.log")"
+  fi
+fi
+
+# The packaged default pipeline: validate it, then run it once against the staged files.
+check "the packaged pipeline validates" \
+  "$stage/usr/bin/cvagent" validate -c "$stage/etc/cvagent/pipeline.yaml"
+mkdir -p "$work/var-lib-cvagent"
+sed -e "s|/usr/share/cvagent|$stage/usr/share/cvagent|" \
+  -e "s|/var/lib/cvagent|$work/var-lib-cvagent|" \
+  "$stage/etc/cvagent/pipeline.yaml" >"$work/pipeline.yaml"
+STATE_DIRECTORY=$work/var-lib-cvagent "$stage/usr/bin/cvagent" --once -c "$work/pipeline.yaml" \
+  2>"$work/run.log" || fail "the packaged pipeline failed: $(cat "$work/run.log")"
+sample_lines=$(wc -l <"$stage/usr/share/cvagent/configs/data/sample-trades.jsonl")
+out_lines=$(wc -l <"$work/var-lib-cvagent/sample-out.jsonl" 2>/dev/null || echo 0)
+check "the packaged pipeline copied the $sample_lines sample metrics (it wrote $out_lines)" \
+  test "$out_lines" = "$sample_lines"
+# A second start resumes after what was delivered: nothing is copied twice.
+STATE_DIRECTORY=$work/var-lib-cvagent "$stage/usr/bin/cvagent" --once -c "$work/pipeline.yaml" \
+  2>>"$work/run.log" || fail "the second run failed: $(cat "$work/run.log")"
+out_lines=$(wc -l <"$work/var-lib-cvagent/sample-out.jsonl")
+check "a restart does not copy the sample again ($out_lines lines after it)" \
+  test "$out_lines" = "$sample_lines"
+
+# --- an install to another prefix: no /etc, no unit, plugins still found
+other=$work/other-prefix
+cmake --install "$build_dir" --prefix "$other" >"$work/install-other.log"
+check "an install to another prefix skips the system files" \
+  grep -q "Skipping the systemd unit" "$work/install-other.log"
+if grep -E "Installing: /(etc|usr/lib/systemd)/" "$work/install-other.log"; then
+  fail "--prefix install wrote outside its prefix"
+fi
+mkdir -p "$other/usr" && ln -s ../bin "$other/usr/bin" # check_plugins_found expects usr/bin
+check_plugins_found "$other" "install to another prefix"
+
+# --- the .deb
+if [[ "$with_deb" == --deb ]]; then
+  (cd "$build_dir" && cpack -G DEB >"$work/cpack.log" 2>&1) || {
+    cat "$work/cpack.log" >&2
+    fail "cpack -G DEB failed"
+  }
+  deb=$(find "$build_dir" -maxdepth 1 -name 'cvagent_*.deb' -printf '%T@ %p\n' | sort -rn |
+    head -1 | cut -d' ' -f2-)
+  echo "package: $deb ($(stat -c %s "$deb") bytes)"
+  check "Package: cvagent" test "$(dpkg-deb -f "$deb" Package)" = cvagent
+  depends=$(dpkg-deb -f "$deb" Depends)
+  echo "Depends: $depends"
+  check "Depends lists the shared libraries (libyaml-cpp0.7...)" \
+    grep -q 'libyaml-cpp0.7.*' <<<"$depends"
+  check "Depends lists passwd (useradd in postinst)" grep -qw passwd <<<"$depends"
+  dpkg-deb --ctrl-tarfile "$deb" | tar -x -O ./conffiles >"$work/conffiles"
+  for conffile in /etc/cvagent/pipeline.yaml /etc/cvagent/cvagent.env; do
+    check "$conffile is a conffile" grep -qx "$conffile" "$work/conffiles"
+  done
+  dpkg-deb --ctrl-tarfile "$deb" | tar -t >"$work/control-files"
+  for script in postinst prerm postrm; do
+    check "has a $script script" grep -qx "./$script" "$work/control-files"
+  done
+  dpkg -x "$deb" "$work/deb-root"
+  check_plugins_found "$work/deb-root" ".deb extracted"
+fi
+
+if ((failures)); then
+  echo "$failures check(s) failed" >&2
+  exit 1
+fi
+echo "all packaging checks passed"
