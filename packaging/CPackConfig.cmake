@@ -155,10 +155,12 @@ set(CPACK_RPM_PRE_INSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/pre.sh)
 set(CPACK_RPM_POST_INSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/post.sh)
 set(CPACK_RPM_PRE_UNINSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/preun.sh)
 set(CPACK_RPM_POST_UNINSTALL_SCRIPT_FILE ${cvagent_packaging_dir}/rpm/postun.sh)
+# /etc files cannot move: the package is not relocatable.
+set(CPACK_PACKAGE_RELOCATABLE OFF)
 # Directories other packages own must not be claimed by this one.
 set(CPACK_RPM_EXCLUDE_FROM_AUTO_FILELIST_ADDITION
-    /etc /usr/lib/systemd /usr/lib/systemd/system /usr/share/doc /usr/lib/cmake /usr/include
-    /usr/lib64 /usr/lib64/cmake)
+    /etc /usr/lib/systemd /usr/lib/systemd/system /usr/share/doc /usr/include /usr/lib/cmake
+    ${CMAKE_INSTALL_FULL_LIBDIR} ${CMAKE_INSTALL_FULL_LIBDIR}/cmake)
 if(CVAGENT_INSTALL_SYSTEM_FILES)
   set(CPACK_RPM_USER_FILELIST
       "%config(noreplace) ${CVAGENT_CONFIG_DIR}/pipeline.yaml"

@@ -3,15 +3,26 @@
 # install (DESTDIR) holds the agent, the plugins where the agent finds them, the systemd unit and
 # the /etc config; the packaged default pipeline runs from the staged tree; an install to another
 # prefix leaves /etc alone. With --deb it also builds the .deb and checks its control data and
-# contents. Not part of ctest (it reinstalls the tree and, with --deb, runs cpack): run it by hand
+# contents, with --rpm the .rpm (needs rpmbuild: `apt install rpm`). Not part of ctest (it reinstalls the tree and, with --deb, runs cpack): run it by hand
 # or in a release job.
 #
-#   tests/e2e/packaging_test.sh /tmp/build-pkg [--deb]
+#   tests/e2e/packaging_test.sh /tmp/build-pkg [--deb] [--rpm]
 set -euo pipefail
 
-build_dir=${1:?usage: packaging_test.sh BUILD_DIR [--deb]}
+build_dir=${1:?usage: packaging_test.sh BUILD_DIR [--deb] [--rpm]}
 build_dir=$(cd "$build_dir" && pwd)
-with_deb=${2:-}
+shift
+with_deb=0 with_rpm=0
+for arg in "$@"; do
+  case "$arg" in
+    --deb) with_deb=1 ;;
+    --rpm) with_rpm=1 ;;
+    *)
+      echo "unknown argument $arg" >&2
+      exit 2
+      ;;
+  esac
+done
 work=$(mktemp -d /tmp/cvagent-packaging.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
@@ -110,7 +121,7 @@ mkdir -p "$other/usr" && ln -s ../bin "$other/usr/bin" # check_plugins_found exp
 check_plugins_found "$other" "install to another prefix"
 
 # --- the .deb
-if [[ "$with_deb" == --deb ]]; then
+if ((with_deb)); then
   (cd "$build_dir" && cpack -G DEB >"$work/cpack.log" 2>&1) || {
     cat "$work/cpack.log" >&2
     fail "cpack -G DEB failed"
@@ -134,6 +145,31 @@ if [[ "$with_deb" == --deb ]]; then
   done
   dpkg -x "$deb" "$work/deb-root"
   check_plugins_found "$work/deb-root" ".deb extracted"
+fi
+
+# --- the .rpm
+if ((with_rpm)); then
+  (cd "$build_dir" && cpack -G RPM >"$work/cpack-rpm.log" 2>&1) || {
+    cat "$work/cpack-rpm.log" >&2
+    fail "cpack -G RPM failed"
+  }
+  check "cpack -G RPM gave no warning" bash -c "! grep -q Warning '$work/cpack-rpm.log'"
+  rpm_file=$(find "$build_dir" -maxdepth 1 -name 'cvagent-*.rpm' -printf '%T@ %p\n' | sort -rn |
+    head -1 | cut -d' ' -f2-)
+  echo "package: $rpm_file ($(stat -c %s "$rpm_file") bytes)"
+  rpm -qpc "$rpm_file" >"$work/rpm-config" 2>/dev/null
+  for conffile in /etc/cvagent/pipeline.yaml /etc/cvagent/cvagent.env; do
+    check "$conffile is %config in the .rpm" grep -qx "$conffile" "$work/rpm-config"
+  done
+  rpm -qp --scripts "$rpm_file" >"$work/rpm-scripts" 2>/dev/null
+  check "the .rpm creates the user before installing" grep -q "useradd --system" "$work/rpm-scripts"
+  rpm -qpR "$rpm_file" >"$work/rpm-requires" 2>/dev/null
+  check "the .rpm requires the shared libraries" grep -q "libyaml-cpp.so" "$work/rpm-requires"
+  # Unpack into a scratch root (its own rpm database, no scripts, no dependency check).
+  mkdir -p "$work/rpm-root"
+  rpm --root="$work/rpm-root" --dbpath=/rpmdb -i --nodeps --noscripts --notriggers "$rpm_file" \
+    2>/dev/null
+  check_plugins_found "$work/rpm-root" ".rpm unpacked"
 fi
 
 if ((failures)); then
