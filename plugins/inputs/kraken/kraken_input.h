@@ -1,0 +1,41 @@
+#pragma once
+// inputs.kraken: Kraken WebSocket v2 market data (ticker, trade, ohlc, book) as metrics.
+// The transport (Boost.Beast over Asio on the input's own thread) lives here; turning frames into
+// metrics is the Decoder's job (decoder.h).
+
+#include <atomic>
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "cvagent/input.h"
+#include "cvagent/plugin_context.h"
+#include "kraken_options.h"
+
+namespace cvagent::inputs::kraken {
+
+// Where the WebSocket endpoint is: ws[s]://host[:port][/target].
+struct Endpoint {
+  bool tls = true;
+  std::string host;
+  std::string port;
+  std::string target = "/";
+};
+// False (with `error`) when `url` is not a ws:// or wss:// URL.
+bool parseEndpoint(std::string_view url, Endpoint& out, std::string& error);
+
+class KrakenInput final : public Input {
+ public:
+  KrakenInput(const KrakenOptions& options, PluginContext& context);
+  ~KrakenInput() override;
+
+  bool isStreaming() const override { return true; }
+  void start(Emitter& out) override;
+  void stop() override;
+
+ private:
+  class Impl;
+  std::unique_ptr<Impl> impl_;
+};
+
+}  // namespace cvagent::inputs::kraken

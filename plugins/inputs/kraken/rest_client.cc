@@ -1,0 +1,173 @@
+#include "rest_client.h"
+
+#include <curl/curl.h>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <cmath>
+#include <memory>
+#include <stdexcept>
+
+namespace cvagent::inputs::kraken {
+namespace {
+
+namespace dom = simdjson::dom;
+
+std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
+  static_cast<std::string*>(user)->append(data, size * count);
+  return size * count;
+}
+
+int abortWhenCancelled(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
+  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
+}
+
+double decimalField(dom::element e, const char* what) {
+  std::string_view text;
+  if (e.get_string().get(text)) throw std::runtime_error(fmt::format("{} is not a string", what));
+  double v = 0;
+  if (simdjson::dom::parser p; p.parse(std::string(text)).get_double().get(v)) {
+    throw std::runtime_error(fmt::format("{} '{}' is not a number", what, text));
+  }
+  return v;
+}
+
+}  // namespace
+
+bool parseEpochSeconds(std::string_view text, std::int64_t& ns_out) {
+  std::int64_t seconds = 0, frac = 0, scale = 1'000'000'000;
+  std::size_t i = 0;
+  if (text.empty()) return false;
+  for (; i < text.size() && text[i] != '.'; ++i) {
+    if (text[i] < '0' || text[i] > '9' || seconds > 100'000'000'000) return false;
+    seconds = seconds * 10 + (text[i] - '0');
+  }
+  if (i < text.size()) {
+    ++i;
+    for (; i < text.size(); ++i) {
+      if (text[i] < '0' || text[i] > '9') return false;
+      scale /= 10;
+      frac += (text[i] - '0') * scale;
+    }
+  }
+  ns_out = seconds * 1'000'000'000 + frac;
+  return true;
+}
+
+std::string restPairName(std::string_view ws_pair) {
+  std::string out;
+  for (char c : ws_pair) {
+    if (c != '/') out += c;
+  }
+  return out;
+}
+
+RestTradesPage parseTradesResponse(std::string_view body) {
+  dom::parser parser;
+  dom::element doc;
+  if (auto e = parser.parse(body.data(), body.size()).get(doc)) {
+    throw std::runtime_error(fmt::format("invalid JSON: {}", simdjson::error_message(e)));
+  }
+  dom::array errors;
+  if (!doc["error"].get_array().get(errors) && errors.size() > 0) {
+    std::string text;
+    for (auto err : errors) {
+      std::string_view s;
+      if (!err.get_string().get(s)) text += (text.empty() ? "" : "; ") + std::string(s);
+    }
+    throw std::runtime_error(fmt::format("Kraken error: {}", text));
+  }
+  dom::object result;
+  if (doc["result"].get_object().get(result)) throw std::runtime_error("no result object");
+  RestTradesPage page;
+  // The result key need not match the requested spelling (ask XBTUSD, get XXBTZUSD): take every
+  // key except `last`.
+  for (auto [key, value] : result) {
+    if (key == "last") {
+      std::string_view s;
+      if (!value.get_string().get(s)) {
+        page.last = s;
+      } else if (std::uint64_t n = 0; !value.get_uint64().get(n)) {
+        page.last = std::to_string(n);
+      }
+      continue;
+    }
+    dom::array rows;
+    if (value.get_array().get(rows)) throw std::runtime_error("trades are not an array");
+    for (dom::element row_element : rows) {
+      dom::array row;
+      if (row_element.get_array().get(row) || row.size() < 6) {
+        throw std::runtime_error("trade row is not an array of 6 or 7 elements");
+      }
+      RestTrade t;
+      t.price = decimalField(row.at(0), "price");
+      t.volume = decimalField(row.at(1), "volume");
+      // Kraken sends the time as a float with 7 to 9 fractional digits; a double keeps the
+      // microseconds, which is all the `since` cursor needs (trade ids do the deduplication).
+      if (dom::element time = row.at(2); time.is_string()) {
+        if (!parseEpochSeconds(std::string_view(time.get_string()), t.time_ns)) {
+          throw std::runtime_error("trade time is not epoch seconds");
+        }
+      } else if (double seconds = 0; !time.get_double().get(seconds) && std::isfinite(seconds)) {
+        t.time_ns = std::llround(seconds * 1e6) * 1000;
+      } else {
+        throw std::runtime_error("trade time is not a number");
+      }
+      std::string_view side, type;
+      if (row.at(3).get_string().get(side) || row.at(4).get_string().get(type) ||
+          (side != "b" && side != "s") || (type != "m" && type != "l")) {
+        throw std::runtime_error("trade side or order type is not b/s, m/l");
+      }
+      t.buy = side == "b";
+      t.market = type == "m";
+      if (row.size() >= 7) {
+        std::int64_t id = -1;
+        if (row.at(6).get_int64().get(id)) throw std::runtime_error("trade_id is not an integer");
+        t.trade_id = id;
+      }
+      page.trades.push_back(t);
+    }
+  }
+  return page;
+}
+
+RestClient::RestClient(std::string base_url, std::string ca_file, std::chrono::milliseconds timeout,
+                       const std::atomic<bool>& cancelled)
+    : base_url_(std::move(base_url)),
+      ca_file_(std::move(ca_file)),
+      timeout_(timeout),
+      cancelled_(cancelled) {
+  while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
+}
+
+std::string RestClient::get(const std::string& path_and_query) const {
+  const std::string url = base_url_ + path_and_query;
+  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
+  if (!curl) throw std::runtime_error("curl_easy_init failed");
+  std::string body;
+  char error[CURL_ERROR_SIZE] = {};
+  CURL* h = curl.get();
+  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
+  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &appendBody);
+  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
+  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
+  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
+  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
+  curl_easy_setopt(h, CURLOPT_USERAGENT, "cvagent-kraken");
+  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
+  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &abortWhenCancelled);
+  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &cancelled_);
+  // Verified TLS is libcurl's default; a private CA file replaces the system store.
+  if (!ca_file_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file_.c_str());
+  const CURLcode rc = curl_easy_perform(h);
+  if (rc != CURLE_OK) {
+    throw std::runtime_error(
+        fmt::format("GET {}: {}", url, error[0] ? error : curl_easy_strerror(rc)));
+  }
+  long status = 0;
+  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
+  if (status != 200) throw std::runtime_error(fmt::format("GET {}: HTTP {}", url, status));
+  return body;
+}
+
+}  // namespace cvagent::inputs::kraken
