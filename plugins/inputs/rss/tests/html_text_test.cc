@@ -1,0 +1,59 @@
+#include "html_text.h"
+
+#include <gtest/gtest.h>
+
+#include "test_util.h"
+
+namespace cvagent::inputs::rss {
+namespace {
+
+std::string expected(const std::string& rel) {
+  std::string s = test::feedFile(rel);
+  while (!s.empty() && s.back() == '\n') s.pop_back();
+  return s;
+}
+
+class ArticlePages : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ArticlePages, ExtractsTheExpectedMainText) {
+  const std::string base = "crypto/site/" + GetParam();
+  EXPECT_EQ(extractArticleText(test::feedFile(base + ".html")), expected(base + ".expected.txt"));
+}
+
+INSTANTIATE_TEST_SUITE_P(Fixtures, ArticlePages,
+                         ::testing::Values("cryptowire/2025/03/bitcoin-etf-inflows-record",
+                                           "cryptowire/2025/03/ethereum-bridge-exploit",
+                                           "cryptowire/2025/03/ripple-court-ruling",
+                                           "chainledger/news/bitcoin-difficulty-adjustment",
+                                           "chainledger/news/coinharbor-lawsuit"));
+
+TEST(ArticleText, WithoutArticleElementTakesTheParagraphBlock) {
+  const std::string html =
+      "<html><body><nav><p>Menu item one two three</p></nav><div class='x'><h1>Title</h1>"
+      "<p>First paragraph of the story.</p><p>Second &amp; last.</p></div>"
+      "<div class='comments'><p>A long comment that is not part of the story at all.</p></div>"
+      "<footer><p>Footer</p></footer></body></html>";
+  EXPECT_EQ(extractArticleText(html), "Title\nFirst paragraph of the story.\nSecond & last.");
+}
+
+TEST(ArticleText, DeclaredCharsetIsDecoded) {
+  // "café" in ISO-8859-1
+  const std::string html = "<html><body><article><p>caf\xE9 prices</p></article></body></html>";
+  EXPECT_EQ(extractArticleText(html, "iso-8859-1"), "caf\xC3\xA9 prices");
+}
+
+TEST(ArticleText, EmptyOrJunkGivesEmptyText) {
+  EXPECT_EQ(extractArticleText(""), "");
+  EXPECT_EQ(extractArticleText("<script>var x = 1;</script>"), "");
+}
+
+TEST(HtmlToText, TagsBecomeSpacesAndEntitiesAreDecoded) {
+  EXPECT_EQ(htmlToText("<p>Bitcoin <strong>rallies</strong>&nbsp;&amp; ether&#8217;s "
+                       "<a href='x'>gain</a></p><script>bad()</script>"),
+            "Bitcoin rallies & ether\xE2\x80\x99s gain");
+  EXPECT_EQ(htmlToText("  plain\n text  "), "plain text");
+  EXPECT_EQ(htmlToText("Decrypt&#039;s double-escaped"), "Decrypt's double-escaped");
+}
+
+}  // namespace
+}  // namespace cvagent::inputs::rss
