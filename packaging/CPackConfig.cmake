@@ -111,26 +111,30 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies are computed from the binaries actually packaged (the plugin set depends on
 # the build), with the versions dpkg-shlibdeps finds. For a package of every plugin on Debian 12
-# this yields libyaml-cpp0.7, libspdlog1.10, libfmt9, libsimdjson14, libprometheus-cpp-core1.0,
-# libboost-filesystem1.74.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, libhiredis0.14,
-# libpugixml1v5, libssl3, zlib1g, libstdc++6, libc6.
+# this yields libyaml-cpp0.7, libspdlog1.10 (as libspdlog1.10-fmt9), libfmt9, libsimdjson14,
+# libprometheus-cpp-core1.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, libpugixml1v5, libxml2,
+# libssl3, zlib1g, libstdc++6, libgcc-s1, libc6.
+# CPackDeb needs `file` as well to find the ELF files it hands to dpkg-shlibdeps.
 find_program(CVAGENT_DPKG_SHLIBDEPS dpkg-shlibdeps)
-if(CVAGENT_DPKG_SHLIBDEPS)
+find_program(CVAGENT_FILE_PROGRAM file)
+if(CVAGENT_DPKG_SHLIBDEPS AND CVAGENT_FILE_PROGRAM)
   set(CPACK_DEBIAN_PACKAGE_SHLIBDEPS ON)
   # passwd: useradd in postinst.
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
 else()
-  # Without dpkg-shlibdeps (building on a non-Debian host), the Debian 12 names of everything any
-  # plugin may link.
+  # Without dpkg-shlibdeps and file (apt install dpkg-dev file), the Debian 12 names of everything
+  # any plugin may link.
+  message(STATUS "cvagent packaging: dpkg-shlibdeps or file missing; the .deb gets a fixed "
+                 "Depends list for Debian 12")
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "passwd, libc6, libstdc++6, libyaml-cpp0.7, libspdlog1.10, libfmt9, libsimdjson14, \
-libprometheus-cpp-core1.0, libboost-filesystem1.74.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, \
-libhiredis0.14, libpugixml1v5, libssl3, zlib1g")
+      "passwd, libc6, libstdc++6, libgcc-s1, libyaml-cpp0.7, libspdlog1.10, libfmt9, \
+libsimdjson14, libprometheus-cpp-core1.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, \
+libpugixml1v5, libxml2, libssl3, zlib1g")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 # What a third-party plugin build needs besides the SDK shipped here.
 set(CPACK_DEBIAN_PACKAGE_SUGGESTS
-    "cmake, g++, libfmt-dev, libboost-dev, postgresql-15 | timescaledb-2-postgresql-15, kafka")
+    "cmake, g++, libfmt-dev, libsimdjson-dev, libboost-dev, postgresql-15, kcat")
 set(cvagent_deb_control
     ${cvagent_packaging_dir}/deb/postinst ${cvagent_packaging_dir}/deb/prerm
     ${cvagent_packaging_dir}/deb/postrm)
