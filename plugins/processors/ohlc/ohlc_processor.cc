@@ -255,11 +255,15 @@ void OhlcProcessor::maintain(Series& series, Emitter& out) {
     if (fill_previous_close_ && state.has_emitted) {
       const std::int64_t missing = (series.front - state.emitted_through) / interval;
       // Every window with trades that ends by `front` was sent above, so these are all empty.
-      if (missing > 0 && missing <= kMaxFillPerGap) {
-        while (state.emitted_through + interval <= series.front) {
-          emitFill(series, i, state.emitted_through, state.last_close, out);
-          state.emitted_through += interval;
-        }
+      if (missing > kMaxFillPerGap) {
+        // Skip the gap rather than fill it (a bogus far-future trade time, a long outage).
+        context_.logger().warn("{} {}: gap of {} empty {} windows not filled", series.pair,
+                               interval_labels_[i], missing, interval_labels_[i]);
+        state.emitted_through = windowStart(series.front, interval);
+      }
+      while (state.emitted_through + interval <= series.front) {
+        emitFill(series, i, state.emitted_through, state.last_close, out);
+        state.emitted_through += interval;
       }
       next_due = std::min(next_due, state.emitted_through + interval);
     }

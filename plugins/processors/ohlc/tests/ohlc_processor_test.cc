@@ -336,6 +336,31 @@ TEST(Ohlc, FillPreviousCloseCoversEmptyWindows) {
   }
 }
 
+TEST(Ohlc, HugeGapsAreNotFilledAndDoNotStallTheStream) {
+  OhlcOptions o = options({1min}, 0s);
+  o.fill = "previous_close";
+  Harness h(o);
+  h.feed(trade("BTC/USD", kT0, 100, 1));
+  const std::int64_t far = kT0 + 400LL * 24 * 60 * kMinute;  // 400 days later: 576,000 windows
+  h.feed(trade("BTC/USD", far, 200, 1));
+  h.feed(trade("BTC/USD", far + kMinute, 201, 1));
+  h.feed(trade("BTC/USD", far + 3 * kMinute, 203, 1));
+  auto c = candles(h.out.take());
+  // The first candle, the far one, then one fill at 201 (the gap after the far candle is small).
+  ASSERT_EQ(c.size(), 4u);
+  EXPECT_EQ(c[0].start, kT0);
+  EXPECT_EQ(c[1].start, far);
+  EXPECT_EQ(c[2].start, far + kMinute);
+  EXPECT_EQ(c[3].start, far + 2 * kMinute);
+  EXPECT_EQ(c[3].trades, 0);
+  EXPECT_EQ(c[3].close, 201);
+  int warnings = 0;
+  for (const auto& l : h.context.logger().lines()) {
+    if (l.message.find("not filled") != std::string::npos) ++warnings;
+  }
+  EXPECT_EQ(warnings, 1);
+}
+
 TEST(Ohlc, QuietPairClosesWithTheWallClockWhenCloseIdle) {
   Harness h(options({1min}, 2s));
   h.feed(trade("SOL/USD", kT0 + 50 * kSecond, 160, 1));
