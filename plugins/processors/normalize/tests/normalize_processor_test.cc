@@ -100,6 +100,21 @@ TEST(NormalizePairs, ConfiguredAliasesAndAssetsWin) {
   EXPECT_EQ(h.context.counterValue("normalize_unknown_pairs_total"), 0);
 }
 
+TEST(NormalizePairs, ManyDistinctNamesStayCorrectPastTheCacheBound) {
+  Harness h{NormalizeOptions{}};
+  for (int i = 0; i < 5000; ++i) h.run(withPair("JUNK" + std::to_string(i)));
+  EXPECT_EQ(h.context.counterValue("normalize_unknown_pairs_total"), 5000);
+  EXPECT_EQ(*h.run(withPair("XXBTZUSD")).tag("pair"), "BTC/USD") << "resolved uncached";
+  EXPECT_EQ(*h.run(withPair("JUNK1")).tag("pair"), "JUNK1");
+}
+
+TEST(NormalizePairs, EmptyPairTagLeavesPairsAlone) {
+  NormalizeOptions o;
+  o.pair_tag = "";
+  Harness h(o);
+  EXPECT_EQ(*h.run(withPair("XBT/USD")).tag("pair"), "XBT/USD");
+}
+
 // Every pair of a live /0/public/AssetPairs response (2021, 300+ pairs): the REST key
 // (`XXBTZUSD`), the altname (`XBTUSD`) and the v1 wsname (`XBT/USD`) give one v2 name, and the
 // legacy style gives back the wsname. The assets are configured from the response, as a user
