@@ -1,0 +1,105 @@
+#pragma once
+// How each metric of the data contract maps to a row of its table, and the SQL that stores a batch
+// of such rows idempotently. Rows are rendered either as COPY text (one line per row) or as SQL
+// VALUES tuples; both feed the same INSERT ... SELECT ... ON CONFLICT.
+
+#include <cstddef>
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "cvagent/metric.h"
+
+namespace cvagent::outputs::timescale {
+
+enum class ColumnKind {
+  kTime,       // int64 ns since the epoch, stored as TIMESTAMPTZ (microseconds, truncated)
+  kText,       // UTF-8 text
+  kDouble,     // float8
+  kInt,        // int8
+  kBool,       // boolean
+  kIntText,    // a tag holding an integer: staged as text, cast by the database (which refuses
+               // anything that is not an integer, as a row error)
+  kTextArray,  // comma-separated text, stored as TEXT[]
+};
+
+struct Column {
+  std::string_view name;
+  ColumnKind kind;
+};
+
+// How rows are rendered for the database.
+enum class RowFormat {
+  kCopyText,  // COPY ... FROM STDIN text format: tab-separated, \N for NULL
+  kValues,    // "(lit, lit, ...)" tuples for INSERT ... VALUES
+};
+
+// Appends rows to a buffer. A row is begun with begin(), filled with one call per column in the
+// table's column order, and ended with end(); abandon() drops a row begun by mistake.
+class RowBuilder {
+ public:
+  explicit RowBuilder(RowFormat format) : format_(format) {}
+
+  void begin(std::int64_t seq);
+  void time(std::int64_t ns);
+  void text(std::string_view value);
+  void number(double value);
+  void integer(std::int64_t value);
+  void boolean(bool value);
+  void null(ColumnKind kind);
+  void end();
+  void abandon();
+
+  const std::string& buffer() const { return buffer_; }
+  // Start offset of each ended row in buffer(), and one past the last.
+  const std::vector<std::size_t>& rowOffsets() const { return offsets_; }
+  std::size_t rows() const { return offsets_.empty() ? 0 : offsets_.size() - 1; }
+  void clear();
+
+ private:
+  void separator();
+  RowFormat format_;
+  std::string buffer_;
+  std::vector<std::size_t> offsets_;
+  std::size_t row_start_ = 0;
+  bool first_column_ = true;
+};
+
+struct TableSpec;
+// Writes one metric's columns into `row`; on bad input returns false with `error` set (the row is
+// then abandoned by the caller).
+using FillRow = bool (*)(const Metric& metric, RowBuilder& row, std::string& error);
+
+struct TableSpec {
+  std::string_view metric;  // "trade"
+  std::string_view table;   // "trade_data"
+  std::vector<Column> columns;
+  std::vector<std::string_view> key;  // the primary key: ON CONFLICT target
+  // false: the first stored copy wins (immutable events); true: the newest copy replaces the row
+  // (derived rows that can be recomputed: candles, sentiment, predictions, enriched articles).
+  bool upsert = false;
+  std::string_view upsert_guard;  // extra "WHERE ..." of DO UPDATE, or empty
+  FillRow fill = nullptr;
+};
+
+// Every table the output writes, in a stable order (index = table id).
+const std::vector<TableSpec>& tables();
+// The table for a metric name, or nullptr.
+const TableSpec* tableFor(std::string_view metric_name);
+// The metric names that have a table, comma-separated (for error messages).
+std::string knownMetricNames();
+
+std::string stageTableName(const TableSpec& spec);
+// CREATE TEMP TABLE for the COPY staging table of `spec`.
+std::string stageTableDdl(const TableSpec& spec);
+// INSERT INTO <table> ... SELECT ... FROM <source> ON CONFLICT ...; `source` is a FROM item
+// naming a relation with a `seq` column and the spec's columns in their staged form.
+std::string insertSql(const TableSpec& spec, std::string_view source);
+// "(VALUES ...) AS v(seq, col...)" around rendered kValues tuples.
+std::string valuesSource(const TableSpec& spec, std::string_view tuples);
+
+// True when `text` is valid UTF-8 without NUL bytes (what PostgreSQL text accepts).
+bool isStorableText(std::string_view text);
+
+}  // namespace cvagent::outputs::timescale

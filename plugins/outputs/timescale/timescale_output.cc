@@ -1,0 +1,322 @@
+#include "timescale_output.h"
+
+#include <fmt/format.h>
+#include <pqxx/tablewriter>
+
+#include <stdexcept>
+#include <string_view>
+#include <utility>
+
+namespace cvagent::outputs::timescale {
+namespace {
+
+// libpq messages end with a newline and may carry DETAIL/HINT lines: keep the first line.
+std::string firstLine(std::string_view message) {
+  std::string_view line = message.substr(0, message.find('\n'));
+  constexpr std::string_view kPrefix = "ERROR:  ";
+  if (line.substr(0, kPrefix.size()) == kPrefix) line.remove_prefix(kPrefix.size());
+  while (!line.empty() && (line.back() == ' ' || line.back() == '\r')) line.remove_suffix(1);
+  return std::string(line);
+}
+
+// Errors that end the session: connection exceptions (08) and operator intervention (57:
+// shutdown, cancel, statement timeout).
+bool endsSession(const std::string& sqlstate) {
+  return sqlstate.rfind("08", 0) == 0 || sqlstate.rfind("57", 0) == 0;
+}
+
+std::string resolveConnection(const TimescaleOptions& options) {
+  if (options.connection_file.empty()) return options.connection.reveal();
+  std::string value, error;
+  if (!detail::readSecretFile(options.connection_file, value, error)) {
+    throw std::invalid_argument("connection_file: " + error);
+  }
+  return value;
+}
+
+}  // namespace
+
+void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
+  s.option("connection", &TimescaleOptions::connection,
+           "libpq connection string or URI, for example "
+           "`postgresql://cvagent@db:5432/crypto_viz_ts?sslmode=verify-full` or `${DATABASE_URL}`. "
+           "Every libpq option passes through. Empty: libpq's PG* environment variables.")
+      .example("${DATABASE_URL}");
+  s.option("connection_file", &TimescaleOptions::connection_file,
+           "File holding the connection string (a mounted secret; a trailing newline is "
+           "ignored). Instead of `connection`.");
+  s.option("create_schema", &TimescaleOptions::create_schema,
+           "Apply the schema migrations when connecting (as `cvagent schema apply` does).");
+  s.option("timescaledb", &TimescaleOptions::timescaledb,
+           "Schema flavour for a new database: `auto` uses TimescaleDB when the server has the "
+           "extension, `require` fails without it, `off` uses plain PostgreSQL.")
+      .oneOf({"auto", "require", "off"});
+  s.option("retention", &TimescaleOptions::retention,
+           "TimescaleDB: drop raw rows older than this (retention policy on every hypertable; "
+           "continuous aggregates keep their rows). 0 removes the policy.")
+      .min(0);
+  s.option("compress_after", &TimescaleOptions::compress_after,
+           "TimescaleDB: compress chunks older than this. 0 removes the policy.")
+      .min(0);
+  s.option("connect_timeout", &TimescaleOptions::connect_timeout,
+           "How long a connection attempt may take, unless the connection string sets "
+           "connect_timeout. 0 waits forever.")
+      .min(0);
+  s.option("statement_timeout", &TimescaleOptions::statement_timeout,
+           "Longest a batch's statement may run before the server cancels it (the batch is then "
+           "retried). 0 disables.")
+      .min(0);
+  s.option("method", &TimescaleOptions::method,
+           "How a batch reaches the server: `copy` (COPY into a staging table, then INSERT ... ON "
+           "CONFLICT) or `insert` (one multi-row INSERT ... ON CONFLICT per table, for proxies "
+           "that do not support COPY).")
+      .oneOf({"copy", "insert"});
+  s.check([](const TimescaleOptions& o, const SourceMark& where, Diagnostics& d) {
+    if (!o.connection.empty() && !o.connection_file.empty()) {
+      d.push_back({where, "set either `connection` or `connection_file`, not both"});
+    }
+  });
+}
+
+bool isRowDataError(const std::string& sqlstate) {
+  return sqlstate.rfind("22", 0) == 0 || sqlstate.rfind("23", 0) == 0;
+}
+
+// Routes server notices and warnings to the plugin's log instead of stderr.
+class NoticeLogger final : public pqxx::errorhandler {
+ public:
+  NoticeLogger(pqxx::connection_base& connection, Logger& logger)
+      : pqxx::errorhandler(connection), logger_(logger) {}
+  bool operator()(const char message[]) noexcept override {
+    try {
+      logger_.warn("server: {}", firstLine(message));
+    } catch (...) {
+    }
+    return false;
+  }
+
+ private:
+  Logger& logger_;
+};
+
+TimescaleOutput::TimescaleOutput(const TimescaleOptions& options, PluginContext& context)
+    : options_(options),
+      context_(context),
+      conninfo_(parseConnInfo(resolveConnection(options), {options.connect_timeout, "cvagent"})),
+      format_(options.method == "insert" ? RowFormat::kValues : RowFormat::kCopyText),
+      reconnects_(context.counter("reconnects_total", "Connections re-opened after a failure.")),
+      db_rejects_(context.counter("rows_refused_total",
+                                  "Rows the database refused (constraint or data errors).")) {
+  staged_.resize(tables().size());
+  for (std::size_t t = 0; t < tables().size(); ++t) {
+    staged_[t].spec = &tables()[t];
+    staged_[t].rows = RowBuilder(format_);
+  }
+}
+
+TimescaleOutput::~TimescaleOutput() { dropConnection(); }
+
+void TimescaleOutput::openConnection() {
+  dropConnection();
+  std::unique_ptr<pqxx::connection> connection;
+  try {
+    connection = std::make_unique<pqxx::connection>(conninfo_.effective);
+  } catch (const std::exception& e) {
+    // libpq's message names host and port, never the password.
+    throw std::runtime_error(
+        fmt::format("cannot connect to {}: {}", conninfo_.redacted, firstLine(e.what())));
+  }
+  notices_ = std::make_unique<NoticeLogger>(*connection, context_.logger());
+  // set_variable: libpqxx re-applies these if it ever re-opens the session itself.
+  connection->set_variable("client_min_messages", "warning");
+  connection->set_variable("standard_conforming_strings", "on");
+  connection->set_variable("statement_timeout", std::to_string(options_.statement_timeout.count()));
+  connection->set_client_encoding("UTF8");
+  if (connections_opened_++ > 0) reconnects_.inc();
+  context_.logger().info("connected to {} (PostgreSQL server {})", conninfo_.redacted,
+                         connection->server_version());
+  connection_ = std::move(connection);
+  context_.setHealth(HealthState::kOk, "connected");
+}
+
+void TimescaleOutput::dropConnection() {
+  notices_.reset();
+  connection_.reset();
+}
+
+void TimescaleOutput::connect() {
+  if (!connection_) openConnection();
+  if (options_.create_schema && !schema_applied_) applySchema();
+}
+
+void TimescaleOutput::close() { dropConnection(); }
+
+bool TimescaleOutput::applySchema() {
+  if (!connection_) openConnection();
+  SchemaSettings settings;
+  settings.timescaledb = options_.timescaledb;
+  settings.retention = options_.retention;
+  settings.compress_after = options_.compress_after;
+  SchemaReport report;
+  try {
+    report = applyMigrations(*connection_, settings, context_.logger());
+  } catch (const pqxx::broken_connection&) {
+    dropConnection();
+    throw;
+  }
+  schema_applied_ = true;
+  context_.logger().info("schema at version {} ({}); {} migration(s) applied",
+                         report.current_version, flavorName(report.flavor), report.applied);
+  return true;
+}
+
+WriteResult TimescaleOutput::write(std::span<const Metric> batch) {
+  // Rows refused before reaching the database: they stay refused whatever happens next.
+  std::vector<WriteResult::Exception> refused;
+  for (auto& staged : staged_) {
+    staged.rows.clear();
+    staged.batch_index.clear();
+  }
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    const Metric& metric = batch[i];
+    const TableSpec* spec = tableFor(metric.name());
+    if (!spec) {
+      refused.push_back({i, WriteStatus::kReject,
+                         fmt::format("no table for metric '{}' (outputs.timescale stores: {})",
+                                     metric.name(), knownMetricNames())});
+      continue;
+    }
+    Staged& staged = staged_[static_cast<std::size_t>(spec - tables().data())];
+    staged.rows.begin(static_cast<std::int64_t>(staged.batch_index.size()));
+    std::string error;
+    if (!spec->fill(metric, staged.rows, error)) {
+      staged.rows.abandon();
+      refused.push_back(
+          {i, WriteStatus::kReject, fmt::format("{} {}: {}", metric.name(), spec->table, error)});
+      continue;
+    }
+    staged.rows.end();
+    staged.batch_index.push_back(i);
+  }
+
+  auto withRefused = [&](WriteResult result) {
+    for (auto& r : refused) result.set(r.index, r.status, r.reason);
+    return result;
+  };
+  if (refused.size() == batch.size()) return withRefused(WriteResult::ok());
+
+  if (!connection_) {
+    try {
+      connect();
+    } catch (const std::exception& e) {
+      context_.setHealth(HealthState::kDegraded, e.what());
+      return withRefused(WriteResult::retry(e.what()));
+    }
+  }
+
+  WriteResult result = WriteResult::ok();
+  try {
+    pqxx::work tx(*connection_, "cvagent_batch");
+    for (auto& staged : staged_) {
+      if (staged.rows.rows() > 0) storeTable(tx, staged, result);
+    }
+    tx.commit();
+  } catch (const pqxx::in_doubt_error& e) {
+    dropConnection();
+    return withRefused(WriteResult::retry(
+        fmt::format("connection lost during commit, outcome unknown (the retry is idempotent): {}",
+                    firstLine(e.what()))));
+  } catch (const pqxx::broken_connection& e) {
+    dropConnection();
+    const std::string reason = fmt::format("connection lost: {}", firstLine(e.what()));
+    context_.setHealth(HealthState::kDegraded, reason);
+    return withRefused(WriteResult::retry(reason));
+  } catch (const pqxx::sql_error& e) {
+    std::string reason = fmt::format("{} (SQLSTATE {})", firstLine(e.what()), e.sqlstate());
+    if (e.sqlstate() == "42P01" || e.sqlstate() == "42703") {
+      reason += "; apply the schema with `cvagent schema apply` or `create_schema: true`";
+    }
+    if (endsSession(e.sqlstate()) || !connection_->is_open()) dropConnection();
+    context_.setHealth(HealthState::kDegraded, reason);
+    return withRefused(WriteResult::retry(reason));
+  } catch (const std::exception& e) {
+    dropConnection();
+    context_.setHealth(HealthState::kDegraded, e.what());
+    return withRefused(WriteResult::retry(e.what()));
+  }
+  context_.setHealth(HealthState::kOk, "connected");
+  for (auto& r : refused) result.set(r.index, r.status, r.reason);
+  return result;
+}
+
+void TimescaleOutput::copyRows(pqxx::work& tx, const Staged& staged) {
+  std::vector<std::string> columns{"seq"};
+  for (const auto& c : staged.spec->columns) columns.emplace_back(c.name);
+  const std::string& buffer = staged.rows.buffer();
+  // tablewriter::write_raw_line is libpqxx 6's only public way to send pre-rendered COPY text
+  // (stream_to renders every value through to_string, several times slower). It is deprecated in
+  // favour of stream_to, which gains write_raw_line only in libpqxx 7.
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wdeprecated-declarations"
+  pqxx::tablewriter writer(tx, stageTableName(*staged.spec), columns.begin(), columns.end());
+  writer.write_raw_line(buffer.substr(0, buffer.size() - 1));  // without the last newline
+  writer.complete();
+#pragma GCC diagnostic pop
+}
+
+void TimescaleOutput::storeTable(pqxx::work& tx, Staged& staged, WriteResult& result) {
+  const TableSpec& spec = *staged.spec;
+  std::string sql;
+  if (format_ == RowFormat::kCopyText) {
+    // Created in the transaction that uses it, so a re-opened session (or a pooler handing out
+    // another one) always finds it; ON COMMIT DELETE ROWS empties it after each batch.
+    tx.exec0(stageTableDdl(spec));
+    copyRows(tx, staged);
+    sql = insertSql(spec, stageTableName(spec));
+  } else {
+    sql = insertSql(spec, valuesSource(spec, staged.rows.buffer()));
+  }
+  try {
+    pqxx::subtransaction bulk(tx, "cvagent_bulk");
+    bulk.exec0(sql);
+    bulk.commit();
+  } catch (const pqxx::sql_error& e) {
+    if (!isRowDataError(e.sqlstate())) throw;
+    storeRowByRow(tx, staged, result);
+  }
+}
+
+// The batch held a row the table refuses: store the rows one by one, each under a savepoint, and
+// report the ones refused with the database's reason.
+void TimescaleOutput::storeRowByRow(pqxx::work& tx, Staged& staged, WriteResult& result) {
+  const TableSpec& spec = *staged.spec;
+  const auto& offsets = staged.rows.rowOffsets();
+  for (std::size_t seq = 0; seq < staged.batch_index.size(); ++seq) {
+    std::string sql;
+    if (format_ == RowFormat::kCopyText) {
+      sql = insertSql(spec, fmt::format("{} WHERE seq = {}", stageTableName(spec), seq));
+    } else {
+      std::string_view tuple(staged.rows.buffer());
+      tuple = tuple.substr(offsets[seq], offsets[seq + 1] - offsets[seq]);
+      if (!tuple.empty() && tuple.front() == ',') tuple.remove_prefix(1);
+      sql = insertSql(spec, valuesSource(spec, tuple));
+    }
+    try {
+      pqxx::subtransaction one(tx, "cvagent_row");
+      one.exec0(sql);
+      one.commit();
+    } catch (const pqxx::sql_error& e) {
+      if (!isRowDataError(e.sqlstate())) throw;
+      const std::string reason = fmt::format("{}: {}", spec.table, firstLine(e.what()));
+      db_rejects_.inc();
+      std::uint64_t suppressed = 0;
+      if (reject_log_.allow(suppressed)) {
+        context_.logger().warn("row refused by the database: {}{}", reason,
+                               suppressed ? fmt::format(" ({} more not shown)", suppressed) : "");
+      }
+      result.set(staged.batch_index[seq], WriteStatus::kReject, reason);
+    }
+  }
+}
+
+}  // namespace cvagent::outputs::timescale
