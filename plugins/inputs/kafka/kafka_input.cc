@@ -163,6 +163,9 @@ void KafkaInput::stop() {
 
 void KafkaInput::run(Emitter& out) {
   context_.setHealth(HealthState::kStarting, "joining group " + options_.group);
+  constexpr std::size_t kBatch = 1000;
+  std::vector<rd_kafka_message_t*> batch(kBatch);
+  rd_kafka_queue_t* queue = rd_kafka_queue_get_consumer(consumer_);
   while (!stopping_) {
     drainCompletions();
     if (completions_->in_flight.load() >= options_.max_undelivered) {
@@ -172,11 +175,14 @@ void KafkaInput::run(Emitter& out) {
                                 [&] { return stopping_ || !completions_->done.empty(); });
       continue;
     }
-    rd_kafka_message_t* message = rd_kafka_consumer_poll(consumer_, 100);
-    if (!message) continue;
-    handle(message, out);
-    rd_kafka_message_destroy(message);
+    // Batches: one wake-up and one queue lock per up to kBatch messages, not per message.
+    const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
+    for (ssize_t i = 0; i < n; ++i) {
+      handle(batch[static_cast<std::size_t>(i)], out);
+      rd_kafka_message_destroy(batch[static_cast<std::size_t>(i)]);
+    }
   }
+  rd_kafka_queue_destroy(queue);
   drainCompletions();
   commitNow();
   rd_kafka_consumer_close(consumer_);
@@ -200,7 +206,13 @@ void KafkaInput::handle(rd_kafka_message_t* message, Emitter& out) {
   const std::string topic = rd_kafka_topic_name(message->rkt);
   auto assigned = assigned_.find({topic, message->partition});
   if (assigned == assigned_.end()) return;  // a straggler of a revoked partition
-  assigned->second.progress.add(message->offset);
+  if (!assigned->second.progress.add(message->offset)) {
+    // Read again from an earlier offset: what was pending is read again too, so forget it, and
+    // let completions of the old copies find nothing.
+    assigned->second.progress.reset();
+    assigned->second.generation = next_generation_++;
+    assigned->second.progress.add(message->offset);
+  }
 
   // The metric kind: the `metric` header outputs.kafka writes, else the topic's kind.
   std::string_view hint;
@@ -277,6 +289,8 @@ void KafkaInput::drainCompletions() {
   }
   if (done.empty()) return;
   in_flight_.set(static_cast<double>(completions_->in_flight.load()));
+  // One store per partition per drain: librdkafka's offsets_store locks the partition.
+  std::map<std::pair<std::string, std::int32_t>, std::int64_t> to_store;
   for (const auto& d : done) {
     if (!d.delivered) {
       undelivered_.inc();
@@ -290,10 +304,9 @@ void KafkaInput::drainCompletions() {
     }
     auto it = assigned_.find({d.topic, d.partition});
     if (it == assigned_.end() || it->second.generation != d.generation) continue;  // revoked
-    if (auto next = it->second.progress.complete(d.offset); next >= 0) {
-      storeOffset(d.topic, d.partition, next);
-    }
+    if (auto next = it->second.progress.complete(d.offset); next >= 0) to_store[it->first] = next;
   }
+  for (const auto& [tp, offset] : to_store) storeOffset(tp.first, tp.second, offset);
 }
 
 void KafkaInput::storeOffset(const std::string& topic, std::int32_t partition,

@@ -46,7 +46,14 @@ struct KafkaInputOptions {
 // the longest done prefix.
 class PartitionProgress {
  public:
-  void add(std::int64_t offset) { pending_.push_back({offset, false}); }
+  // False when `offset` is not after the last one added (the consumer went back: a re-assignment
+  // resumed from the committed offset); the caller then starts afresh.
+  bool add(std::int64_t offset) {
+    if (!pending_.empty() && offset <= pending_.back().offset) return false;
+    pending_.push_back({offset, false});
+    return true;
+  }
+  void reset() { pending_.clear(); }
   // Marks `offset` done; returns the new committable offset (last done prefix + 1) or -1 when the
   // prefix did not move.
   std::int64_t complete(std::int64_t offset);

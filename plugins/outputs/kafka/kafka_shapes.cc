@@ -223,6 +223,7 @@ bool parseShapedObject(simdjson::dom::object object, const MetricShape& shape,
                        std::int64_t default_time_ns, Metric& out, std::string& error) {
   const std::string_view kind = shape.metric;
   out = Metric(std::string(kind), 0);
+  out.reserveFields(16);
   std::optional<std::int64_t> time_ns;
   std::optional<std::int64_t> timestamp_ns;
   std::string coins_from_list;

@@ -6,8 +6,12 @@
 
 #include <benchmark/benchmark.h>
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
+#include <fstream>
+#include <sstream>
 #include <string>
 #include <thread>
 #include <vector>
@@ -22,6 +26,25 @@ namespace {
 
 using cvagent::FieldValue;
 using cvagent::Metric;
+
+double processCpuSeconds() {
+  timespec ts{};
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &ts);
+  return static_cast<double>(ts.tv_sec) + static_cast<double>(ts.tv_nsec) * 1e-9;
+}
+
+// user+system CPU seconds of another process (the mock cluster), from /proc.
+double childCpuSeconds(pid_t pid) {
+  std::ifstream stat("/proc/" + std::to_string(pid) + "/stat");
+  std::string line;
+  std::getline(stat, line);
+  std::istringstream in(line.substr(line.rfind(')') + 2));
+  std::string skip;
+  for (int i = 0; i < 11; ++i) in >> skip;  // fields 3..13
+  double utime = 0, stime = 0;
+  in >> utime >> stime;
+  return (utime + stime) / static_cast<double>(sysconf(_SC_CLK_TCK));
+}
 
 class CountingEmitter final : public cvagent::Emitter {
  public:
@@ -64,6 +87,7 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
     }
   }
   int group = 0;
+  double agent_cpu = 0, mock_cpu = 0;
   for (auto _ : state) {
     cvagent::testing::TestContext ctx;
     cvagent::inputs::kafka::KafkaInputOptions options;
@@ -74,14 +98,21 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
     CountingEmitter out;
     input.start(out);
     // Timed from the first message (after the group join, which is the mock's fixed delay).
-    while (out.count.load() == 0) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    while (out.count.load() == 0) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     const auto begin = std::chrono::steady_clock::now();
-    while (out.count.load() < messages) std::this_thread::sleep_for(std::chrono::microseconds(200));
+    const double cpu0 = processCpuSeconds(), mock0 = childCpuSeconds(cluster.pid());
+    while (out.count.load() < messages) std::this_thread::sleep_for(std::chrono::milliseconds(1));
     const auto end = std::chrono::steady_clock::now();
+    agent_cpu += processCpuSeconds() - cpu0;
+    mock_cpu += childCpuSeconds(cluster.pid()) - mock0;
     state.SetIterationTime(std::chrono::duration<double>(end - begin).count());
     input.stop();
   }
   state.SetItemsProcessed(state.iterations() * messages);
+  // CPU per message, independent of what else the machine runs.
+  const double total = static_cast<double>(state.iterations() * messages);
+  state.counters["agent_cpu_us_per_msg"] = agent_cpu * 1e6 / total;
+  state.counters["mock_cpu_us_per_msg"] = mock_cpu * 1e6 / total;
 }
 BENCHMARK(BM_ConsumeFromMockCluster)
     ->Arg(300000)

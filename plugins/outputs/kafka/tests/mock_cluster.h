@@ -61,6 +61,7 @@ class MockCluster {
   MockCluster& operator=(const MockCluster&) = delete;
 
   const std::string& bootstrap() const { return bootstrap_; }
+  pid_t pid() const { return pid_; }
 
   // Sends one command (see kafka_mock.cc) and returns its answer, "ok" or "error ...".
   std::string command(const std::string& line) {
