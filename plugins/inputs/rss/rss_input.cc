@@ -68,7 +68,8 @@ void RssOptions::describe(Schema<RssOptions>& s) {
   s.option("fetch_article", &RssOptions::fetch_article,
            "Download each new item's page and extract its main text into the `text` field.");
   s.option("article_concurrency", &RssOptions::article_concurrency,
-           "Article pages fetched at the same time (one at a time per host).")
+           "Article pages fetched at the same time (one at a time per host while "
+           "`article_host_delay` is above zero).")
       .min(1)
       .max(64);
   s.option("article_host_delay", &RssOptions::article_host_delay,

@@ -37,9 +37,10 @@ void SentimentOptions::describe(Schema<SentimentOptions>& s) {
            "String fields scored and searched for coins, joined by a space, when present.");
   s.option("crypto_lexicon", &SentimentOptions::crypto_lexicon,
            "Load the built-in crypto/market lexicon (bullish, hack, rug pull...) after VADER's.");
-  s.option("lexicon_files", &SentimentOptions::lexicon_files,
-           "Extra lexicon files (token<TAB>valence, -4..4, '#' comments, phrases allowed), "
-           "loaded in order after the built-in ones; later entries override earlier ones.");
+  s.option(
+      "lexicon_files", &SentimentOptions::lexicon_files,
+      "Extra lexicon files (lines of token, tab, valence -4..4; '#' comments; phrases allowed), "
+      "loaded in order after the built-in ones; later entries override earlier ones.");
   s.option("normalize_quotes", &SentimentOptions::normalize_quotes,
            "Map curly quotes to ASCII before tokenising, so a quoted 'Not' still negates.");
   s.option("coins", &SentimentOptions::coins,
@@ -55,25 +56,28 @@ void SentimentOptions::describe(Schema<SentimentOptions>& s) {
 std::optional<RollingSentiment::Summary> RollingSentiment::add(const std::string& symbol,
                                                                std::int64_t time_ns,
                                                                double compound) {
-  auto& entries = windows_[symbol];
+  Window& w = windows_[symbol];
+  auto& entries = w.entries;
   const std::int64_t latest = entries.empty() ? time_ns : std::max(entries.back().time_ns, time_ns);
   if (time_ns <= latest - window_ns_) return std::nullopt;
   // Keep entries sorted by time: articles may arrive out of order.
   auto it = entries.end();
   while (it != entries.begin() && std::prev(it)->time_ns > time_ns) --it;
   entries.insert(it, Entry{time_ns, compound});
-  while (!entries.empty() && entries.front().time_ns <= latest - window_ns_) entries.pop_front();
-
+  w.sum += compound;
+  w.sum_sq += compound * compound;
+  while (entries.front().time_ns <= latest - window_ns_) {
+    w.sum -= entries.front().compound;
+    w.sum_sq -= entries.front().compound * entries.front().compound;
+    entries.pop_front();
+  }
   Summary s;
   s.articles = static_cast<std::int64_t>(entries.size());
   s.time_ns = latest;
-  double sum = 0;
-  for (const auto& e : entries) sum += e.compound;
   const double n = static_cast<double>(entries.size());
-  s.score = sum / n;
-  double var = 0;
-  for (const auto& e : entries) var += (e.compound - s.score) * (e.compound - s.score);
-  const double stddev = std::sqrt(var / n);
+  s.score = w.sum / n;
+  const double variance = std::max(0.0, w.sum_sq / n - s.score * s.score);
+  const double stddev = std::sqrt(variance);
   s.confidence = n / (n + 2.0) * (1.0 - std::min(1.0, stddev));
   return s;
 }

@@ -50,8 +50,13 @@ class RollingSentiment {
     std::int64_t time_ns;
     double compound;
   };
+  struct Window {
+    std::deque<Entry> entries;  // sorted by time
+    double sum = 0;             // running sums of compound and compound^2: O(1) per article
+    double sum_sq = 0;
+  };
   std::int64_t window_ns_;
-  std::map<std::string, std::deque<Entry>> windows_;
+  std::map<std::string, Window> windows_;
 };
 
 class SentimentProcessor final : public Processor {
