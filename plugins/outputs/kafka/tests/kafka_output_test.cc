@@ -300,6 +300,28 @@ TEST(KafkaOutput, MetricsWithoutATopicAreRejectedWhenThereIsNoDefault) {
   EXPECT_EQ(output.topicFor(batch[0]), "rawtrade");
 }
 
+// librdkafka 2.0.2's mock cluster has no controller, so CreateTopics cannot succeed against it;
+// what is tested here is that connect says so instead of hanging or passing silently.
+TEST(KafkaOutput, ATopicCreationFailureFailsConnectWithTheReason) {
+  MockCluster cluster(3);
+  TestContext ctx;
+  auto options = optionsFor(cluster);
+  options.connect_timeout = std::chrono::seconds(1);
+  options.create_default_topics = true;
+  KafkaOutput output(options, ctx);
+  try {
+    output.connect();
+    FAIL() << "connect should throw";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cannot create Kafka topics: "), std::string::npos)
+        << e.what();
+  }
+  EXPECT_EQ(defaultTopicSpecs().size(), 7u);
+  EXPECT_EQ(defaultTopicSpecs()[0].name, "rawticker");
+  EXPECT_EQ(defaultTopicSpecs()[0].partitions, 6);
+  EXPECT_EQ(defaultTopicSpecs()[1].retention, std::chrono::hours(72));
+}
+
 // The one slow test: a broker is down for 30 s while metrics keep coming; nothing is lost.
 TEST(KafkaOutput, ABrokerDownForThirtySecondsLosesNothing) {
   MockCluster cluster(3, kTopics);
