@@ -6,6 +6,7 @@
 #include <fmt/format.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <fstream>
 #include <iterator>
@@ -325,7 +326,12 @@ TEST_P(KrakenBookTest, RealChecksumsMatchOnSnapshotAndEveryUpdate) {
 INSTANTIATE_TEST_SUITE_P(
     Depthcharge, KrakenBookTest,
     ::testing::Values(std::make_tuple("kraken_btcusd_d10_20260816.head.ndjson", "BTC/USD", 10),
-                      std::make_tuple("kraken_minagbp_d25_20260816.ndjson", "MINA/GBP", 25)));
+                      std::make_tuple("kraken_minagbp_d25_20260816.ndjson", "MINA/GBP", 25)),
+    [](const auto& param_info) {
+      std::string name = std::get<1>(param_info.param);
+      std::replace(name.begin(), name.end(), '/', '_');
+      return name + "_depth" + std::to_string(std::get<2>(param_info.param));
+    });
 
 TEST(KrakenDecoder, BookChecksumMismatchAsksForOneResyncAndIgnoresUpdatesUntilSnapshot) {
   const auto frames = depthchargeFrames("kraken_btcusd_d10_20260816.head.ndjson");

@@ -1,0 +1,162 @@
+// inputs.kraken benchmarks:
+// - BM_DecodeTradeMessages / BM_DecodeTickerMessages: decode-and-emit of recorded frames on one
+//   core, no sockets (frame text -> Metric -> emitter that counts and drops);
+// - BM_EndToEndLoopback: a Beast WebSocket server on loopback streams trade frames to a
+//   KrakenInput, whose metrics go to a counting null emitter.
+#include <benchmark/benchmark.h>
+#include <fmt/format.h>
+#include <simdjson.h>
+
+#include <atomic>
+#include <boost/asio/ip/tcp.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/websocket.hpp>
+#include <fstream>
+#include <optional>
+#include <regex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "cvagent/testing/test_context.h"
+#include "decoder.h"
+#include "kraken_input.h"
+
+namespace {
+
+using cvagent::inputs::kraken::Decoder;
+using cvagent::inputs::kraken::DecoderConfig;
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace websocket = beast::websocket;
+
+const std::vector<std::string> kPairs = {"BTC/USD", "ETH/USD", "SOL/USD"};
+
+// Counts and drops: what is measured is the decoder's and the Metric's cost, not a queue's.
+class CountingEmitter final : public cvagent::Emitter {
+ public:
+  void emit(cvagent::Metric&& metric) override {
+    benchmark::DoNotOptimize(metric);
+    count.fetch_add(1, std::memory_order_relaxed);
+  }
+  std::atomic<std::size_t> count{0};
+};
+
+std::vector<std::string> sessionLines(const char* channel) {
+  std::ifstream in(std::string(KRAKEN_TEST_DATA) + "/ws_v2_session.jsonl");
+  std::vector<std::string> lines;
+  std::string line;
+  const std::string prefix = std::string("{\"channel\":\"") + channel + "\",\"type\":\"update\"";
+  while (std::getline(in, line)) {
+    if (line.rfind(prefix, 0) == 0) lines.push_back(line);
+  }
+  return lines;
+}
+
+// `count` one-trade messages shaped like the recording's (its prices, sizes, sides), with trade
+// ids rising from `first_id` so none is a duplicate.
+std::vector<std::string> tradeFrames(std::size_t count, std::int64_t first_id) {
+  const auto lines = sessionLines("trade");
+  const std::regex id(R"("trade_id":\d+)");
+  std::vector<std::string> frames;
+  frames.reserve(count);
+  for (std::size_t i = 0; i < count; ++i) {
+    frames.push_back(std::regex_replace(lines[i % lines.size()], id,
+                                        fmt::format("\"trade_id\":{}", first_id + i)));
+  }
+  return frames;
+}
+
+void BM_DecodeTradeMessages(benchmark::State& state) {
+  const auto frames = tradeFrames(20000, 1);
+  std::optional<Decoder> decoder;
+  CountingEmitter out;
+  std::size_t i = frames.size(), bytes = 0;
+  for (auto _ : state) {
+    if (i == frames.size()) {
+      state.PauseTiming();
+      decoder.emplace(DecoderConfig{.pairs = kPairs});  // forget the trade ids seen
+      i = 0;
+      state.ResumeTiming();
+    }
+    benchmark::DoNotOptimize(decoder->decode(frames[i], 1, out));
+    bytes += frames[i].size();
+    ++i;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  state.counters["trades_emitted"] = static_cast<double>(out.count.load());
+  // Which simdjson kernel the on-demand decoder was compiled for (fallback: no SIMD).
+  state.SetLabel(std::string("simdjson ") + simdjson::builtin_implementation()->name());
+}
+BENCHMARK(BM_DecodeTradeMessages);
+
+void BM_DecodeTickerMessages(benchmark::State& state) {
+  const auto lines = sessionLines("ticker");
+  Decoder decoder(DecoderConfig{.pairs = kPairs});
+  CountingEmitter out;
+  std::size_t i = 0, bytes = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(decoder.decode(lines[i], 1, out));
+    bytes += lines[i].size();
+    if (++i == lines.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+BENCHMARK(BM_DecodeTickerMessages);
+
+// One iteration: connect, subscribe, receive kFrames trade messages, stop.
+void BM_EndToEndLoopback(benchmark::State& state) {
+  constexpr std::size_t kFrames = 100000;
+  const auto frames = tradeFrames(kFrames, 1);
+  asio::io_context server_io;
+  asio::ip::tcp::acceptor acceptor(server_io, {asio::ip::make_address("127.0.0.1"), 0});
+  const auto port = acceptor.local_endpoint().port();
+  std::atomic<bool> done{false};
+  std::thread server([&] {
+    while (!done) {
+      try {
+        websocket::stream<asio::ip::tcp::socket> ws(acceptor.accept());
+        ws.accept();
+        beast::flat_buffer buffer;
+        ws.read(buffer);  // the trade subscribe
+        ws.text(true);
+        for (const auto& f : frames) ws.write(asio::buffer(f));
+        for (;;) {  // until the client goes
+          buffer.clear();
+          ws.read(buffer);
+        }
+      } catch (const std::exception&) {
+      }
+    }
+  });
+  std::size_t received = 0;
+  for (auto _ : state) {
+    cvagent::testing::TestContext ctx("inputs.kraken");
+    CountingEmitter out;
+    cvagent::inputs::kraken::KrakenOptions options;
+    options.url = fmt::format("ws://127.0.0.1:{}/v2", port);
+    options.pairs = kPairs;
+    options.channels = {"trade"};
+    cvagent::inputs::kraken::KrakenInput input(options, ctx);
+    input.start(out);
+    while (out.count.load(std::memory_order_relaxed) < kFrames) {
+      std::this_thread::sleep_for(std::chrono::microseconds(100));
+    }
+    input.stop();
+    received += out.count.load();
+  }
+  done = true;
+  // Wake the server's accept() so its thread can end.
+  asio::ip::tcp::socket poke(server_io);
+  poke.connect({asio::ip::make_address("127.0.0.1"), port});
+  poke.close();
+  server.join();
+  state.SetItemsProcessed(static_cast<std::int64_t>(received));
+}
+BENCHMARK(BM_EndToEndLoopback)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
+
+}  // namespace
+
+BENCHMARK_MAIN();
