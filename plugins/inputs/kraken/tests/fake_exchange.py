@@ -17,6 +17,9 @@ Faults, on the first connection only:
   --stall-after N  after N data frames, go silent (no data, no heartbeats) and keep the socket
   --garbage FILE   before the data, send every line of FILE as a frame (binary if not UTF-8)
   --reject-pair P  answer subscribes for P with Kraken's error ack (any connection)
+  --corrupt-checksum N  corrupt the checksum of the Nth book update (a resubscribe then gets a
+                   snapshot of the server's current book)
+The recording may also be a DepthCharge book capture ({"rx_ns":..,"frame":..} lines).
 GET /_stats gives {"connections", "pings", "rest_requests"} for assertions.
 """
 
@@ -29,6 +32,7 @@ import ssl
 import sys
 import threading
 import urllib.parse
+import zlib
 
 import websockets
 
@@ -47,7 +51,17 @@ class Market:
         for raw in open(recording, encoding="utf-8").read().split("\n"):
             if not raw.strip():
                 continue
+            if raw.startswith('{"rx_ns"'):
+                # A DepthCharge capture line: {"rx_ns": N, ["dir": "tx",] "frame": <verbatim>}.
+                if '"dir": "tx"' in raw:
+                    continue
+                raw = raw[raw.index('"frame": ') + 9:-1]
+            elif '"frame"' not in raw and "captured_at" in raw:
+                continue  # the capture's header line
             msg = json.loads(raw)
+            if msg.get("channel") == "book":
+                # Book numbers stay text: the checksum is defined on the text as sent.
+                msg = json.loads(raw, parse_float=str, parse_int=str)
             channel = msg.get("channel")
             if channel == "status":
                 self.status = raw
@@ -57,9 +71,11 @@ class Market:
                 self.timeline.append((channel, symbol, raw, msg))
         self.cursor = 0
         self.history = {}  # symbol -> trade entries that have happened
+        self.books = {}  # symbol -> {"bids": {price: qty}, "asks": {price: qty}}, as text
+        self.book_depth = 10
         self.snapshot_size = snapshot_size
         self.lock = threading.Lock()
-        self.stats = {"connections": 0, "pings": 0, "rest_requests": 0}
+        self.stats = {"connections": 0, "pings": 0, "rest_requests": 0, "book_subscribes": 0}
 
     def advance(self):
         """Moves the market one frame on; returns the frame."""
@@ -70,7 +86,38 @@ class Market:
             if channel == "trade":
                 for entry in msg["data"]:
                     self.history.setdefault(entry["symbol"], []).append(entry)
+            elif channel == "book":
+                for entry in msg["data"]:
+                    self.apply_book(entry, msg.get("type") == "snapshot")
             return item
+
+    def apply_book(self, entry, snapshot):
+        book = self.books.setdefault(entry["symbol"], {"bids": {}, "asks": {}})
+        if snapshot:
+            book["bids"].clear()
+            book["asks"].clear()
+        for side in ("bids", "asks"):
+            for level in entry.get(side, []):
+                if float(level["qty"]) == 0:
+                    book[side].pop(level["price"], None)
+                else:
+                    book[side][level["price"]] = level["qty"]
+            ordered = sorted(book[side], key=float, reverse=(side == "bids"))
+            for price in ordered[self.book_depth:]:
+                del book[side][price]
+
+    def book_snapshot(self, symbol):
+        """The current book of `symbol` as a v2 snapshot frame, with its checksum."""
+        with self.lock:
+            book = self.books.get(symbol, {"bids": {}, "asks": {}})
+            bids = sorted(book["bids"].items(), key=lambda kv: float(kv[0]), reverse=True)
+            asks = sorted(book["asks"].items(), key=lambda kv: float(kv[0]))
+        digits = lambda t: t.replace(".", "").lstrip("0")
+        text = "".join(digits(p) + digits(q) for p, q in asks[:10] + bids[:10])
+        levels = lambda side: ",".join('{"price":%s,"qty":%s}' % kv for kv in side)
+        return ('{"channel":"book","type":"snapshot","data":[{"symbol":"%s","bids":[%s],'
+                '"asks":[%s],"checksum":%d}]}' % (symbol, levels(bids), levels(asks),
+                                                  zlib.crc32(text.encode())))
 
     def trades_since(self, rest_pair, since_ns):
         with self.lock:
@@ -162,6 +209,10 @@ async def serve(args, market):
                         "method": method, "req_id": msg.get("req_id"),
                         "result": {"channel": channel, "snapshot": True, "symbol": symbol},
                         "success": True, "time_in": now, "time_out": now}))
+                    if method == "subscribe" and channel == "book":
+                        market.stats["book_subscribes"] += 1
+                        if market.cursor > 0:
+                            await ws.send(market.book_snapshot(symbol))
                     if method == "subscribe" and channel == "trade" and connection > 1:
                         with market.lock:
                             recent = market.history.get(symbol, [])[-market.snapshot_size:]
@@ -185,6 +236,7 @@ async def serve(args, market):
                     except UnicodeDecodeError:
                         await ws.send(line)
             sent = 0
+            book_updates = 0
             while market.cursor < len(market.timeline):
                 if connection == 1 and args.drop_after and sent == args.drop_after:
                     for _ in range(min(args.gap, len(market.timeline) - market.cursor)):
@@ -193,8 +245,13 @@ async def serve(args, market):
                     return
                 if connection == 1 and args.stall_after and sent == args.stall_after:
                     await asyncio.sleep(3600)
-                channel, symbol, raw, _ = market.advance()
+                channel, symbol, raw, msg = market.advance()
                 if channel == "heartbeat" or symbol in subs.get(channel, ()):
+                    if (connection == 1 and channel == "book" and msg.get("type") == "update"
+                            and args.corrupt_checksum):
+                        book_updates += 1
+                        if book_updates == args.corrupt_checksum:
+                            raw = raw.replace('"checksum":', '"checksum":1', 1)
                     await ws.send(raw)
                     if channel != "heartbeat":
                         sent += 1
@@ -242,6 +299,8 @@ def main():
     p.add_argument("--snapshot-size", type=int, default=50)
     p.add_argument("--heartbeat", type=float, default=0.2)
     p.add_argument("--frame-delay", type=float, default=0)
+    p.add_argument("--corrupt-checksum", type=int, default=0,
+                   help="on the first connection, corrupt the checksum of the Nth book update")
     args = p.parse_args()
     asyncio.run(serve(args, Market(args.recording, args.snapshot_size)))
 

@@ -228,6 +228,43 @@ TEST(KrakenInput, PingsTheServer) {
   input.stop();
 }
 
+TEST(KrakenInput, BookChecksumMismatchResubscribesAndRecovers) {
+  // The real BTC/USD depth-10 capture; the 5th update's checksum is corrupted on the wire.
+  const std::string capture = kData + "/kraken_btcusd_d10_20260816.head.ndjson";
+  FakeExchange fx({"--recording", capture, "--corrupt-checksum", "5"});
+  TestContext ctx("inputs.kraken");
+  CapturingEmitter out;
+  auto options = optionsFor(fx, {"BTC/USD"});
+  options.channels = {"book"};
+  KrakenInput input(options, ctx);
+  input.start(out);
+  // The checksum of the capture's last update: the book the resubscribe's snapshot must give.
+  std::int64_t last_checksum = -1;
+  {
+    std::ifstream in(capture);
+    std::string line;
+    const std::regex checksum(R"("checksum":(\d+))");
+    std::smatch m;
+    while (std::getline(in, line)) {
+      if (std::regex_search(line, m, checksum)) last_checksum = std::stoll(m[1]);
+    }
+  }
+  const auto lastBookChecksum = [&] {
+    const auto metrics = out.snapshot();
+    for (auto it = metrics.rbegin(); it != metrics.rend(); ++it) {
+      if (it->name() == "book") return std::get<std::int64_t>(*it->field("checksum"));
+    }
+    return std::int64_t{-1};
+  };
+  EXPECT_TRUE(waitFor([&] { return fx.stat("book_subscribes") >= 2; }));
+  EXPECT_TRUE(waitFor([&] { return lastBookChecksum() == last_checksum; }));
+  input.stop();
+  EXPECT_EQ(ctx.counterValue("book_resyncs_total"), 1);  // once, not once per later update
+  EXPECT_EQ(fx.stat("book_subscribes"), 2);
+  EXPECT_EQ(ctx.counterValue("reconnects_total"), 0);
+  EXPECT_TRUE(ctx.logger().contains("book checksum mismatch for BTC/USD", LogLevel::kWarn));
+}
+
 class TempDir {
  public:
   TempDir() {
