@@ -6,14 +6,8 @@ root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 build=${1:-$root/build/test}
 agent="$build/bin/cvagent"
 [[ -x "$agent" ]] || { echo "build first: $agent not found" >&2; exit 2; }
-for readme in "$root"/plugins/*/*/README.md; do
-  dir=$(dirname "$readme")
-  id="$(basename "$(dirname "$dir")").$(basename "$dir")"
-  table=$("$agent" plugins describe "$id" --format markdown 2>/dev/null) || {
-    echo "skip $id (not built)" >&2
-    continue
-  }
-  /usr/bin/python3 - "$readme" "$table" <<'PY'
+replace_table() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
 import sys
 path, table = sys.argv[1], sys.argv[2].rstrip("\n")
 text = open(path).read()
@@ -27,4 +21,14 @@ if new != text:
     open(path, "w").write(new)
     print(f"updated {path}")
 PY
+}
+replace_table "$root/docs/configuration.md" "$("$agent" config core-options)"
+for readme in "$root"/plugins/*/*/README.md; do
+  dir=$(dirname "$readme")
+  id="$(basename "$(dirname "$dir")").$(basename "$dir")"
+  table=$("$agent" plugins describe "$id" --format markdown 2>/dev/null) || {
+    echo "skip $id (not built)" >&2
+    continue
+  }
+  replace_table "$readme" "$table"
 done

@@ -115,6 +115,14 @@ INSTANTIATE_TEST_SUITE_P(Plugins, PluginConformance, ::testing::ValuesIn(builtPl
                            return name;
                          });
 
+TEST(CoreOptionsDoc, ConfigurationMdIsCurrent) {
+  const std::string text = readFile(fs::path(CVAGENT_SOURCE_DIR) / "docs" / "configuration.md");
+  std::string table;
+  ASSERT_TRUE(cli::readmeOptionsTable(text, table)) << "no options markers in configuration.md";
+  EXPECT_EQ(table, cli::coreOptionsMarkdown())
+      << "docs/configuration.md is stale: run scripts/update-readme-tables.sh";
+}
+
 TEST(ConformanceSetup, FindsPlugins) { EXPECT_GE(builtPlugins().size(), 4u); }
 
 }  // namespace

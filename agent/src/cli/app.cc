@@ -308,6 +308,8 @@ int run(int argc, char** argv) {
   auto* config_cmd = app.add_subcommand("config", "Configuration helpers");
   config_cmd->require_subcommand(1);
   auto* sample = config_cmd->add_subcommand("sample", "Print a complete commented pipeline");
+  auto* core_options = config_cmd->add_subcommand(
+      "core-options", "Print the keys the agent owns as Markdown (docs/configuration.md)");
   auto* schema_cmd = app.add_subcommand("schema", "Database schemas of the outputs");
   schema_cmd->require_subcommand(1);
   auto* apply = schema_cmd->add_subcommand("apply", "Apply the schema of every output of -c");
@@ -370,6 +372,10 @@ int run(int argc, char** argv) {
     return kExitOk;
   }
   if (*apply) return schemaApplyCommand(cli);
+  if (*core_options) {
+    std::fputs(coreOptionsMarkdown().c_str(), stdout);
+    return kExitOk;
+  }
 
   if (cli.config_files.empty() && cli.config_dirs.empty()) {
     std::fprintf(stderr, "%s\nno configuration: use -c FILE or --config-dir DIR\n",

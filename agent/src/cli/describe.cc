@@ -100,6 +100,15 @@ std::string optionsMarkdownTable(const OptionSchema& schema) {
   return out;
 }
 
+std::string coreOptionsMarkdown() {
+  std::string out = "### agent\n\n" + optionsMarkdownTable(schemaOf<config::AgentOptions>());
+  out += "\n### Every input\n\n" + optionsMarkdownTable(config::coreSchema(PluginKind::kInput));
+  out += "\n### Every processor\n\n" +
+         optionsMarkdownTable(config::coreSchema(PluginKind::kProcessor));
+  out += "\n### Every output\n\n" + optionsMarkdownTable(config::coreSchema(PluginKind::kOutput));
+  return out;
+}
+
 std::string describePlugin(const plugins::LoadedPlugin& plugin) {
   const auto& d = plugin.descriptor();
   std::string out = fmt::format("{} ({}, {})\n  {}\n", plugin.fullName(), kindName(d.kind),

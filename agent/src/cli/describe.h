@@ -21,6 +21,10 @@ std::string describePlugin(const plugins::LoadedPlugin& plugin);
 // out, with all its options and their defaults.
 std::string sampleConfig(const std::vector<plugins::PluginHandle>& plugins);
 
+// The keys the core owns (agent section; every input, processor and output), as Markdown tables:
+// the generated part of docs/configuration.md.
+std::string coreOptionsMarkdown();
+
 // Extracts the table between <!-- options:begin --> and <!-- options:end --> of a README.
 bool readmeOptionsTable(const std::string& readme, std::string& table);
 
