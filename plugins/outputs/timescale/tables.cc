@@ -6,6 +6,7 @@
 #include <cmath>
 #include <limits>
 #include <optional>
+#include <stdexcept>
 #include <variant>
 
 namespace cvagent::outputs::timescale {
@@ -719,18 +720,53 @@ const char* stageType(ColumnKind kind) {
   return "text";
 }
 
-// The staged value converted to the table's type. Identifiers are fixed names of this file.
+// The staged value of the source row `s` converted to the table's type. Identifiers are fixed
+// names of this file.
 std::string selectExpr(const Column& c) {
   switch (c.kind) {
     case K::kTime:
-      return fmt::format("TIMESTAMPTZ 'epoch' + ({} / 1000) * INTERVAL '1 microsecond'", c.name);
+      return fmt::format("TIMESTAMPTZ 'epoch' + (s.{} / 1000) * INTERVAL '1 microsecond'", c.name);
     case K::kTextArray:
-      return fmt::format("string_to_array({}, ',')", c.name);
+      return fmt::format("string_to_array(s.{}, ',')", c.name);
     case K::kIntText:
-      return fmt::format("CAST({} AS int4)", c.name);
+      return fmt::format("CAST(s.{} AS int4)", c.name);
     default:
-      return std::string(c.name);
+      return fmt::format("s.{}", c.name);
   }
+}
+
+const Column& column(const TableSpec& spec, std::string_view name) {
+  for (const auto& c : spec.columns) {
+    if (c.name == name) return c;
+  }
+  throw std::logic_error("key column not in table spec");
+}
+
+std::string joined(const std::vector<std::string_view>& names) {
+  std::string out;
+  for (auto n : names) {
+    if (!out.empty()) out += ", ";
+    out += n;
+  }
+  return out;
+}
+
+struct SelectParts {
+  std::string columns;    // "a, b, c"
+  std::string converted;  // "<expr> AS a, ..."
+};
+
+SelectParts selectParts(const TableSpec& spec) {
+  SelectParts p;
+  for (const auto& c : spec.columns) {
+    if (!p.columns.empty()) {
+      p.columns += ", ";
+      p.converted += ", ";
+    }
+    p.columns += c.name;
+    p.converted += fmt::format("{} AS {}", selectExpr(c), c.name);
+  }
+  return p;
 }
 
 }  // namespace
@@ -769,33 +805,37 @@ std::string stageTableDdl(const TableSpec& spec) {
   return ddl;
 }
 
-std::string insertSql(const TableSpec& spec, std::string_view source) {
-  std::string columns;
-  std::string converted;
+std::string stageSource(const TableSpec& spec) {
+  return fmt::format("{} AS s", stageTableName(spec));
+}
+
+std::string valuesSource(const TableSpec& spec, std::string_view tuples) {
+  std::string out = "(VALUES ";
+  out += tuples;
+  out += ") AS s(seq";
   for (const auto& c : spec.columns) {
-    if (!columns.empty()) {
-      columns += ", ";
-      converted += ", ";
-    }
-    columns += c.name;
-    converted += fmt::format("{} AS {}", selectExpr(c), c.name);
+    out += ", ";
+    out += c.name;
   }
-  std::string key;
-  for (auto k : spec.key) {
-    if (!key.empty()) key += ", ";
-    key += k;
-  }
-  std::string sql = fmt::format("INSERT INTO {} ({}) ", spec.table, columns);
+  out += ')';
+  return out;
+}
+
+std::string insertSql(const TableSpec& spec, std::string_view source, std::string_view where) {
+  const SelectParts p = selectParts(spec);
+  const std::string key = joined(spec.key);
+  const std::string filter = where.empty() ? std::string() : fmt::format(" WHERE {}", where);
+  std::string sql = fmt::format("INSERT INTO {} ({}) ", spec.table, p.columns);
   if (!spec.upsert) {
-    fmt::format_to(std::back_inserter(sql), "SELECT {} FROM {} ON CONFLICT ({}) DO NOTHING",
-                   converted, source, key);
+    fmt::format_to(std::back_inserter(sql), "SELECT {} FROM {}{} ON CONFLICT ({}) DO NOTHING",
+                   p.converted, source, filter, key);
     return sql;
   }
   // One row per key, the last of the batch: DO UPDATE may touch a row only once per statement.
   fmt::format_to(std::back_inserter(sql),
-                 "SELECT DISTINCT ON ({0}) {1} FROM (SELECT seq, {2} FROM {3}) AS s "
+                 "SELECT DISTINCT ON ({0}) {1} FROM (SELECT s.seq, {2} FROM {3}{4}) AS u "
                  "ORDER BY {0}, seq DESC ON CONFLICT ({0}) DO UPDATE SET ",
-                 key, columns, converted, source);
+                 key, p.columns, p.converted, source, filter);
   bool first = true;
   for (const auto& c : spec.columns) {
     bool in_key = false;
@@ -812,16 +852,19 @@ std::string insertSql(const TableSpec& spec, std::string_view source) {
   return sql;
 }
 
-std::string valuesSource(const TableSpec& spec, std::string_view tuples) {
-  std::string out = "(VALUES ";
-  out += tuples;
-  out += ") AS v(seq";
-  for (const auto& c : spec.columns) {
-    out += ", ";
-    out += c.name;
+std::string insertNewRowsSql(const TableSpec& spec, std::string_view source) {
+  const SelectParts p = selectParts(spec);
+  std::string match;
+  for (auto k : spec.key) {
+    if (!match.empty()) match += " AND ";
+    fmt::format_to(std::back_inserter(match), "x.{} = {}", k, selectExpr(column(spec, k)));
   }
-  out += ')';
-  return out;
+  // OFFSET 0 keeps the subquery a per-row primary-key probe: without it the planner may turn
+  // NOT EXISTS into a hash anti-join that reads the whole table.
+  return fmt::format(
+      "INSERT INTO {0} ({1}) SELECT {2} FROM {3} WHERE NOT EXISTS (SELECT 1 FROM {0} AS x WHERE "
+      "{4} OFFSET 0)",
+      spec.table, p.columns, p.converted, source, match);
 }
 
 }  // namespace cvagent::outputs::timescale

@@ -93,11 +93,21 @@ std::string knownMetricNames();
 std::string stageTableName(const TableSpec& spec);
 // CREATE TEMP TABLE for the COPY staging table of `spec`.
 std::string stageTableDdl(const TableSpec& spec);
-// INSERT INTO <table> ... SELECT ... FROM <source> ON CONFLICT ...; `source` is a FROM item
-// naming a relation with a `seq` column and the spec's columns in their staged form.
-std::string insertSql(const TableSpec& spec, std::string_view source);
-// "(VALUES ...) AS v(seq, col...)" around rendered kValues tuples.
+
+// FROM items naming the rows to store as `s` (a `seq` column, then the spec's columns in their
+// staged form): the staging table, or rendered kValues tuples.
+std::string stageSource(const TableSpec& spec);
 std::string valuesSource(const TableSpec& spec, std::string_view tuples);
+
+// INSERT INTO <table> ... SELECT ... FROM <source> [WHERE <where>] ON CONFLICT (<key>) DO NOTHING,
+// or DO UPDATE for upsert tables (keeping the last row of each key). Correct whatever else writes
+// the table at the same time.
+std::string insertSql(const TableSpec& spec, std::string_view source, std::string_view where = {});
+// For first-copy-wins tables: INSERT of the rows whose key is not stored yet, through a
+// primary-key probe per row. Cheaper than ON CONFLICT (no speculative insertion) but not safe
+// against a concurrent writer of the same key or a key repeated in the batch: those fail with a
+// unique violation (23505), after which the caller uses insertSql.
+std::string insertNewRowsSql(const TableSpec& spec, std::string_view source);
 
 // True when `text` is valid UTF-8 without NUL bytes (what PostgreSQL text accepts).
 bool isStorableText(std::string_view text);

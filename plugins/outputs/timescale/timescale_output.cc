@@ -266,19 +266,35 @@ void TimescaleOutput::copyRows(pqxx::work& tx, const Staged& staged) {
 
 void TimescaleOutput::storeTable(pqxx::work& tx, Staged& staged, WriteResult& result) {
   const TableSpec& spec = *staged.spec;
-  std::string sql;
+  std::string source;
   if (format_ == RowFormat::kCopyText) {
     // Created in the transaction that uses it, so a re-opened session (or a pooler handing out
     // another one) always finds it; ON COMMIT DELETE ROWS empties it after each batch.
     tx.exec0(stageTableDdl(spec));
     copyRows(tx, staged);
-    sql = insertSql(spec, stageTableName(spec));
+    source = stageSource(spec);
   } else {
-    sql = insertSql(spec, valuesSource(spec, staged.rows.buffer()));
+    source = valuesSource(spec, staged.rows.buffer());
+  }
+  // First-copy-wins tables try the cheaper insert of new rows first; a key stored meanwhile by
+  // another writer, or repeated in the batch, makes it fail and ON CONFLICT takes over.
+  if (!spec.upsert) {
+    try {
+      pqxx::subtransaction fast(tx, "cvagent_new_rows");
+      fast.exec0(insertNewRowsSql(spec, source));
+      fast.commit();
+      return;
+    } catch (const pqxx::sql_error& e) {
+      if (!isRowDataError(e.sqlstate())) throw;
+      if (e.sqlstate() != "23505") {
+        storeRowByRow(tx, staged, result);
+        return;
+      }
+    }
   }
   try {
     pqxx::subtransaction bulk(tx, "cvagent_bulk");
-    bulk.exec0(sql);
+    bulk.exec0(insertSql(spec, source));
     bulk.commit();
   } catch (const pqxx::sql_error& e) {
     if (!isRowDataError(e.sqlstate())) throw;
@@ -294,7 +310,7 @@ void TimescaleOutput::storeRowByRow(pqxx::work& tx, Staged& staged, WriteResult&
   for (std::size_t seq = 0; seq < staged.batch_index.size(); ++seq) {
     std::string sql;
     if (format_ == RowFormat::kCopyText) {
-      sql = insertSql(spec, fmt::format("{} WHERE seq = {}", stageTableName(spec), seq));
+      sql = insertSql(spec, stageSource(spec), fmt::format("s.seq = {}", seq));
     } else {
       std::string_view tuple(staged.rows.buffer());
       tuple = tuple.substr(offsets[seq], offsets[seq + 1] - offsets[seq]);

@@ -139,6 +139,14 @@ TEST(Tables, CandleUpsertKeepsTheLastRowPerKeyAndNeverLetsPartialWin) {
   EXPECT_NE(trade_sql.find("ON CONFLICT (pair, timestamp, exchange, trade_id) DO NOTHING"),
             std::string::npos)
       << trade_sql;
+  // The new-rows insert probes the primary key with the converted key of each source row.
+  const std::string fast = insertNewRowsSql(*tableFor("trade"), "src");
+  EXPECT_NE(fast.find("WHERE NOT EXISTS (SELECT 1 FROM trade_data AS x WHERE x.pair = s.pair AND "
+                      "x.timestamp = TIMESTAMPTZ 'epoch' + (s.timestamp / 1000) * INTERVAL "
+                      "'1 microsecond' AND x.exchange = s.exchange AND x.trade_id = s.trade_id "
+                      "OFFSET 0)"),
+            std::string::npos)
+      << fast;
 }
 
 TEST(Tables, AbandonedRowLeavesTheBufferAsItWas) {

@@ -443,6 +443,46 @@ TEST_P(TimescaleOutputTest, ReplayingARecordingTwiceStoresEachRowOnce) {
   EXPECT_EQ(tx.exec1("SELECT count(DISTINCT pair) FROM ticker_ohlc_hourly")[0].as<int>(), 3);
 }
 
+TEST_P(TimescaleOutputTest, RepeatedKeysAndConcurrentWritersStoreOneCopy) {
+  auto out = makeOutput();
+  // The same trade twice in one batch.
+  const std::vector<Metric> twice = {trade(7, kT0), trade(8, kT0 + 1000), trade(7, kT0)};
+  const WriteResult r = out->write(twice);
+  ASSERT_EQ(r.status(), WriteStatus::kOk) << r.reason();
+  EXPECT_TRUE(r.exceptions().empty());
+  EXPECT_EQ(count(reader(), "trade_data"), 2);
+
+  // Four agents writing the same overlapping batches at once. Crossing transactions may deadlock
+  // (40P01): the batch then comes back as retry and, as the core would, is written again.
+  std::vector<Metric> batch;
+  for (int i = 0; i < 2000; ++i) batch.push_back(trade(100 + i, kT0 + i * 1000));
+  std::vector<std::thread> writers;
+  std::atomic<int> failures{0};
+  auto writeUntilStored = [&](TimescaleOutput& writer, std::span<const Metric> part) {
+    for (int attempt = 0; attempt < 20; ++attempt) {
+      const WriteResult wr = writer.write(part);
+      if (!wr.exceptions().empty()) break;
+      if (wr.status() == WriteStatus::kOk) return;
+    }
+    ++failures;
+  };
+  for (int w = 0; w < 4; ++w) {
+    writers.emplace_back([&, w] {
+      TestContext ctx;
+      TimescaleOutput writer(optionsFor(db_->url(), GetParam()), ctx);
+      for (std::size_t start = static_cast<std::size_t>(w) * 100; start < batch.size();
+           start += 500) {
+        const std::size_t n = std::min<std::size_t>(700, batch.size() - start);
+        writeUntilStored(writer, std::span<const Metric>(batch.data() + start, n));
+      }
+      writeUntilStored(writer, batch);
+    });
+  }
+  for (auto& t : writers) t.join();
+  EXPECT_EQ(failures.load(), 0);
+  EXPECT_EQ(count(reader(), "trade_data"), 2002);
+}
+
 TEST_P(TimescaleOutputTest, ReemittedCandleOverwritesItsRowAndPartialNeverReplacesFinal) {
   auto out = makeOutput();
   const std::int64_t start = kT0 - kT0 % 60'000'000'000;
