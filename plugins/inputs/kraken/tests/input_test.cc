@@ -21,6 +21,7 @@
 
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/test_context.h"
+#include "recording.h"
 #include "rest_client.h"
 
 namespace cvagent::inputs::kraken {
@@ -207,6 +208,12 @@ TEST(KrakenInput, MalformedFramesAreCountedAndTheStreamGoesOn) {
   EXPECT_GE(ctx.counterValue("foreign_records_total"), 6991);  // the 1 MiB XRP/USD frame
   EXPECT_EQ(ctx.counterValue("reconnects_total"), 0);
   EXPECT_TRUE(ctx.logger().contains("malformed frame", LogLevel::kWarn));
+  // Rate-limited: about 30 bad frames arrive within a second, at most 5 lines are written.
+  std::size_t malformed_lines = 0;
+  for (const auto& line : ctx.logger().lines()) {
+    if (line.message.find("malformed frame") != std::string::npos) ++malformed_lines;
+  }
+  EXPECT_LE(malformed_lines, 5u);
   for (const auto& m : out.snapshot()) {
     for (const auto& f : m.fields()) {
       if (const auto* d = std::get_if<double>(&f.value)) {
@@ -352,6 +359,36 @@ TEST(KrakenInput, RecordingReplaysToTheSameMetrics) {
   const auto replayed = out.take();
   ASSERT_EQ(replayed.size(), live.size());
   for (std::size_t i = 0; i < live.size(); ++i) ASSERT_EQ(replayed[i], live[i]) << i;
+}
+
+TEST(KrakenInput, ReplayKeepsTheRecordedPaceAndStopsPromptly) {
+  TempDir dir;
+  {
+    std::ofstream rec(dir.file("paced.rec"));
+    const std::string trade =
+        R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1.5,"qty":2.0,"ord_type":"limit","trade_id":%ID%,"timestamp":"2026-11-24T14:30:00Z"}]})";
+    // Two trades an hour apart (receive times), at recorded speed.
+    for (const auto& [rx, id] : {std::pair{1'000'000'000'000'000'000LL, "1"},
+                                 std::pair{1'000'003'600'000'000'000LL, "2"}}) {
+      std::string line, frame = std::regex_replace(trade, std::regex("%ID%"), id);
+      appendRecordLine(rx, frame, line);
+      rec << line << "\n";
+    }
+  }
+  TestContext ctx("inputs.kraken");
+  CapturingEmitter out;
+  KrakenOptions options;
+  options.pairs = {"BTC/USD"};
+  options.replay = dir.file("paced.rec");
+  options.replay_speed = 1;
+  KrakenInput input(options, ctx);
+  input.start(out);
+  EXPECT_TRUE(waitFor([&] { return out.size() >= 1; }));
+  input.stop();  // returns without waiting out the hour
+  const auto metrics = out.take();
+  ASSERT_EQ(metrics.size(), 1u);
+  EXPECT_EQ(std::get<std::int64_t>(*metrics[0].field("trade_id")), 1);
+  EXPECT_EQ(std::get<std::int64_t>(*metrics[0].field("receive_time")), 1'000'000'000'000'000'000LL);
 }
 
 TEST(KrakenInput, EndpointParsing) {
