@@ -128,6 +128,11 @@ RssInput::RssInput(const RssOptions& options, PluginContext& context)
     ctx_.logger().error("state file unreadable, starting with no seen items: {}", error);
   }
   for (const auto& url : options.feeds) feeds_.push_back(FeedRuntime{url, 0, {}});
+  // Feeds no longer configured are forgotten, so the file stays bounded.
+  std::erase_if(state_, [&](const auto& entry) {
+    return std::find(options.feeds.begin(), options.feeds.end(), entry.first) ==
+           options.feeds.end();
+  });
 }
 
 void RssInput::stop() {

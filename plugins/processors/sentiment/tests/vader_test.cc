@@ -95,6 +95,30 @@ TEST(Vader, MatchesTheReferenceOnTheAuthoredCryptoFeedItems) {
   EXPECT_EQ(checked, 40);
 }
 
+// The five article pages' expected texts (several paragraphs, quotes, "but"), joined by spaces.
+TEST(Vader, MatchesTheReferenceOnWholeArticleTexts) {
+  simdjson::dom::parser parser;
+  const std::string json = readFile(dataPath("expected-authored.json"));
+  simdjson::dom::element doc = parser.parse(json);
+  VaderScorer scorer(VaderLexicons::builtin());
+  int checked = 0;
+  for (simdjson::dom::element item : doc["items"].get_array()) {
+    if (!bool(item["has_article_page"])) continue;
+    std::string rel{std::string_view(item["article_expected_text"])};
+    rel = rel.substr(rel.find("site/") + 5);
+    std::istringstream lines(readFile(dataPath("articles/" + rel)));
+    std::string line;
+    std::string text;
+    while (std::getline(lines, line)) text += (text.empty() ? "" : " ") + line;
+    ASSERT_FALSE(text.empty()) << rel;
+    EXPECT_NEAR(scorer.score(text).compound, double(item["vader_compound"]["article_whole_text"]),
+                1e-4)
+        << rel;
+    ++checked;
+  }
+  EXPECT_EQ(checked, 5);
+}
+
 TEST(Vader, CurlyQuotesOnlyNegateWhenNormalised) {
   const std::string curly =
       "\xE2\x80\x98Not bad at all\xE2\x80\x99: traders cheer XRP\xE2\x80\x99s "
