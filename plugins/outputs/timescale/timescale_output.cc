@@ -133,8 +133,9 @@ void TimescaleOutput::openConnection() {
   connection->set_variable("statement_timeout", std::to_string(options_.statement_timeout.count()));
   connection->set_client_encoding("UTF8");
   if (connections_opened_++ > 0) reconnects_.inc();
-  context_.logger().info("connected to {} (PostgreSQL server {})", conninfo_.redacted,
-                         connection->server_version());
+  const int version = connection->server_version();  // 150020 for 15.20
+  context_.logger().info("connected to {} (PostgreSQL {}.{})", conninfo_.redacted, version / 10000,
+                         version % 10000);
   connection_ = std::move(connection);
   context_.setHealth(HealthState::kOk, "connected");
 }
