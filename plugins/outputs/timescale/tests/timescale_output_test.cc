@@ -611,6 +611,51 @@ TEST_P(TimescaleOutputTest, PasswordNeverReachesTheLog) {
   EXPECT_TRUE(logged_connection);
 }
 
+// TimescaleDB is not packaged for Debian, so the TimescaleDB flavour cannot run here. What can be
+// checked without it: every statement of it parses with PostgreSQL 15's grammar (as the body of a
+// PL/pgSQL function, which PostgreSQL parses at CREATE FUNCTION), and the PL/pgSQL policy function
+// it defines compiles.
+TEST_P(TimescaleOutputTest, TimescaleFlavourParsesWithThePostgresGrammar) {
+  if (GetParam() != "copy") GTEST_SKIP() << "flavour check runs once";
+  auto out = makeOutput();  // the tables exist: CREATE FUNCTION below refers to nothing else
+  pqxx::work tx(reader());
+  int checked = 0;
+  for (const auto& m : embeddedMigrations()) {
+    if (m.timescale.empty()) continue;
+    const std::string body(m.timescale);
+    ASSERT_EQ(body.find("$cvagent_check$"), std::string::npos);
+    try {
+      pqxx::subtransaction check(tx, "syntax");
+      check.exec0("SET LOCAL check_function_bodies = on");
+      check.exec0(
+          "CREATE OR REPLACE FUNCTION pg_temp.cvagent_syntax_check() RETURNS void "
+          "LANGUAGE plpgsql "
+          "AS $cvagent_check$ BEGIN\n" +
+          body + "\nEND $cvagent_check$");
+      check.commit();
+      ++checked;
+    } catch (const pqxx::sql_error& e) {
+      ADD_FAILURE() << "migration " << m.version << " (timescale) does not parse: " << e.what();
+    }
+    const std::size_t fn = body.find("CREATE OR REPLACE FUNCTION cvagent_apply_policies");
+    if (fn != std::string::npos) {
+      const std::size_t end = body.find("$fn$;", fn);
+      ASSERT_NE(end, std::string::npos);
+      // Replaces the plain-PostgreSQL version inside this transaction only (rolled back below);
+      // CREATE OR REPLACE also proves both flavours declare the same parameters.
+      try {
+        pqxx::subtransaction create(tx, "policy_function");
+        create.exec0(body.substr(fn, end + 4 - fn));
+        create.commit();
+      } catch (const pqxx::sql_error& e) {
+        ADD_FAILURE() << "policy function: " << e.what();
+      }
+    }
+  }
+  EXPECT_EQ(checked, 2);
+  tx.abort();
+}
+
 INSTANTIATE_TEST_SUITE_P(Methods, TimescaleOutputTest, ::testing::Values("copy", "insert"));
 
 TEST(TimescaleOutputUnreachable, ConnectThrowsAndWriteAsksForARetry) {
