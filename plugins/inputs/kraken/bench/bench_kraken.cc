@@ -11,6 +11,7 @@
 #include <boost/asio/ip/tcp.hpp>
 #include <boost/beast/core.hpp>
 #include <boost/beast/websocket.hpp>
+#include <cstdio>
 #include <fstream>
 #include <optional>
 #include <regex>
@@ -91,6 +92,21 @@ void BM_DecodeTradeMessages(benchmark::State& state) {
 }
 BENCHMARK(BM_DecodeTradeMessages);
 
+// The same frames for a decoder subscribed to another pair: parsed and validated, then dropped as
+// foreign, no Metric built. The difference to BM_DecodeTradeMessages is the cost of the Metric.
+void BM_ParseTradeMessagesOnly(benchmark::State& state) {
+  const auto frames = tradeFrames(20000, 1);
+  Decoder decoder(DecoderConfig{.pairs = {"ADA/EUR"}});
+  CountingEmitter out;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    benchmark::DoNotOptimize(decoder.decode(frames[i], 1, out));
+    if (++i == frames.size()) i = 0;
+  }
+  state.SetItemsProcessed(state.iterations());
+}
+BENCHMARK(BM_ParseTradeMessagesOnly);
+
 void BM_DecodeTickerMessages(benchmark::State& state) {
   const auto lines = sessionLines("ticker");
   Decoder decoder(DecoderConfig{.pairs = kPairs});
@@ -157,6 +173,39 @@ void BM_EndToEndLoopback(benchmark::State& state) {
 }
 BENCHMARK(BM_EndToEndLoopback)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
+// `bench_kraken --serve N`: a stand-alone fast fake exchange for measuring the whole agent. Prints
+// its port, then streams N trade frames to every connection that subscribes
+// (bench/agent_loopback.sh).
+int serve(std::size_t count) {
+  const auto frames = tradeFrames(count, 1);
+  asio::io_context io;
+  asio::ip::tcp::acceptor acceptor(io, {asio::ip::make_address("127.0.0.1"), 0});
+  std::printf("%u\n", static_cast<unsigned>(acceptor.local_endpoint().port()));
+  std::fflush(stdout);
+  for (;;) {
+    try {
+      websocket::stream<asio::ip::tcp::socket> ws(acceptor.accept());
+      ws.accept();
+      beast::flat_buffer buffer;
+      ws.read(buffer);
+      ws.text(true);
+      for (const auto& f : frames) ws.write(asio::buffer(f));
+      for (;;) {
+        buffer.clear();
+        ws.read(buffer);
+      }
+    } catch (const std::exception&) {
+    }
+  }
+}
+
 }  // namespace
 
-BENCHMARK_MAIN();
+int main(int argc, char** argv) {
+  if (argc == 3 && std::string(argv[1]) == "--serve") return serve(std::stoul(argv[2]));
+  benchmark::Initialize(&argc, argv);
+  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
