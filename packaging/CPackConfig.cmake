@@ -23,33 +23,13 @@ set(CVAGENT_SYSTEMD_UNIT_DIR "/usr/lib/systemd/system" CACHE PATH
     "Where the systemd unit is installed (merged /usr: valid on Debian 12 and RPM distributions)")
 set(CVAGENT_CONFIG_DIR "/etc/cvagent" CACHE PATH "Configuration directory of the packaged agent")
 
-# The agent looks for its plugins at <dir of the executable>/../lib/cvagent/plugins. With the
-# prefix /usr, GNUInstallDirs on Debian makes CMAKE_INSTALL_LIBDIR lib/<multiarch>, so the plugins
-# land in lib/x86_64-linux-gnu/cvagent/plugins where the agent does not look. Until the agent knows
-# the real directory, bridge the two with a relative symlink lib/cvagent -> <multiarch>/cvagent, in
-# the package and in the build tree. (-DCMAKE_INSTALL_LIBDIR=lib avoids the need altogether.)
+# The agent looks for its plugins at <dir of the executable>/../lib/cvagent/plugins, and the top
+# CMakeLists.txt installs them there whatever CMAKE_INSTALL_LIBDIR is (lib/<multiarch> on Debian).
 cmake_path(SET cvagent_expected_plugin_dir NORMALIZE "${CMAKE_INSTALL_BINDIR}/../lib/cvagent/plugins")
 cmake_path(SET cvagent_actual_plugin_dir NORMALIZE "${CVAGENT_PLUGIN_INSTALL_DIR}")
-if(NOT cvagent_expected_plugin_dir STREQUAL cvagent_actual_plugin_dir
-   AND CVAGENT_PLUGIN_INSTALL_DIR MATCHES "^lib/[^/]+/cvagent/plugins$")
-  string(REGEX REPLACE "^lib/([^/]+)/cvagent/plugins$" "\\1/cvagent" cvagent_plugin_link_target
-                       "${CVAGENT_PLUGIN_INSTALL_DIR}")
-  message(STATUS "cvagent packaging: plugins install to ${CVAGENT_PLUGIN_INSTALL_DIR}; adding the "
-                 "symlink lib/cvagent -> ${cvagent_plugin_link_target} so the agent finds them")
-  file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/lib)
-  if(NOT EXISTS ${CMAKE_BINARY_DIR}/lib/cvagent)
-    file(CREATE_LINK ${cvagent_plugin_link_target} ${CMAKE_BINARY_DIR}/lib/cvagent SYMBOLIC)
-  endif()
-  install(CODE "
-    set(link \"\$ENV{DESTDIR}\${CMAKE_INSTALL_PREFIX}/lib/cvagent\")
-    if(NOT EXISTS \"\${link}\" AND NOT IS_SYMLINK \"\${link}\")
-      message(STATUS \"Installing: \${link} -> ${cvagent_plugin_link_target}\")
-      file(CREATE_LINK ${cvagent_plugin_link_target} \"\${link}\" SYMBOLIC)
-    endif()")
-elseif(NOT cvagent_expected_plugin_dir STREQUAL cvagent_actual_plugin_dir)
-  message(WARNING "cvagent packaging: plugins install to ${CVAGENT_PLUGIN_INSTALL_DIR} but the "
-                  "agent looks in ${cvagent_expected_plugin_dir}; configure with "
-                  "-DCMAKE_INSTALL_LIBDIR=lib")
+if(NOT cvagent_expected_plugin_dir STREQUAL cvagent_actual_plugin_dir)
+  message(FATAL_ERROR "cvagent packaging: plugins install to ${CVAGENT_PLUGIN_INSTALL_DIR} but the "
+                      "agent looks in ${cvagent_expected_plugin_dir}")
 endif()
 
 # The sample market data the example pipelines read (configs/pipeline.yaml uses it by a path

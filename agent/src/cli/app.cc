@@ -330,9 +330,15 @@ int run(int argc, char** argv) {
   if (*list) {
     auto registry = registryForListing();
     std::vector<std::string> errors;
-    for (const auto& p : registry.loadAll(errors)) {
+    const auto found = registry.loadAll(errors);
+    for (const auto& p : found) {
       std::printf("%-24s %-12s %s\n", p->fullName().c_str(),
                   stabilityName(p->descriptor().stability), p->descriptor().description);
+    }
+    if (found.empty()) {
+      std::string dirs;
+      for (const auto& d : registry.dirs()) dirs += (dirs.empty() ? "" : ", ") + d;
+      std::fprintf(stderr, "no plugins found in %s\n", dirs.c_str());
     }
     for (const auto& e : errors) std::fprintf(stderr, "refused: %s\n", e.c_str());
     return kExitOk;

@@ -185,6 +185,10 @@ void OutputWorker::writeBatch(int& attempt, bool& connected) {
   written_counter_.Increment(static_cast<double>(stored));
   if (stored) context_->telemetry().markData(id_, context_->clock().nowNanos());
   inflight_.store(batch_.size());
+  {
+    std::lock_guard lock(mu_);
+    buffer_gauge_.Set(static_cast<double>(buffer_.size() + inflight_.load()));
+  }
   space_.notify_all();
   if (batch_.empty()) {
     attempt = 0;
