@@ -3,9 +3,13 @@
 #include <simdjson.h>
 #include <zlib.h>
 
+#include <algorithm>
 #include <charconv>
+#include <climits>
 #include <cmath>
+#include <cstdint>
 #include <cstring>
+#include <iterator>
 #include <utility>
 
 #include "cvagent/time_util.h"
@@ -99,6 +103,49 @@ void appendChecksumDigits(std::string_view text, char*& out) {
     leading = false;
     *out++ = c;
   }
+}
+
+// A plain decimal's digits as an integer and its number of fractional digits ("62802.5" -> 628025,
+// 1). False when it does not fit 18 digits.
+bool scaledDecimal(std::string_view text, std::int64_t& mantissa, int& scale) {
+  mantissa = 0;
+  scale = 0;
+  bool fraction = false;
+  int digits = 0;
+  for (char c : text) {
+    if (c == '.') {
+      fraction = true;
+      continue;
+    }
+    if (++digits > 18) return false;
+    mantissa = mantissa * 10 + (c - '0');
+    if (fraction) ++scale;
+  }
+  return true;
+}
+
+// ask - bid and (ask + bid) / 2 computed on the exact decimals, so a spread of one tick is 0.1
+// and not 0.09999999999854481.
+void spreadAndMid(const BookLevel& bid, const BookLevel& ask, double& spread, double& mid) {
+  std::int64_t b = 0, a = 0;
+  int bid_scale = 0, ask_scale = 0;
+  spread = ask.price - bid.price;
+  mid = (ask.price + bid.price) / 2;
+  if (!scaledDecimal(bid.price_text.view(), b, bid_scale) ||
+      !scaledDecimal(ask.price_text.view(), a, ask_scale)) {
+    return;
+  }
+  static constexpr double kPow10[] = {1e0,  1e1,  1e2,  1e3,  1e4,  1e5,  1e6,  1e7,  1e8,  1e9,
+                                      1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19};
+  const int scale = std::max(bid_scale, ask_scale);
+  for (int i = bid_scale; i < scale; ++i) b *= 10;
+  for (int i = ask_scale; i < scale; ++i) a *= 10;
+  if (scale + 1 >= static_cast<int>(std::size(kPow10)) || a > (INT64_MAX / 10) ||
+      b > (INT64_MAX / 10)) {
+    return;
+  }
+  spread = static_cast<double>(a - b) / kPow10[scale];
+  mid = static_cast<double>((a + b) * 5) / kPow10[scale + 1];
 }
 
 template <typename Side>
@@ -526,8 +573,10 @@ struct Decoder::Impl {
     m.setField("best_bid_qty", best_bid.qty);
     m.setField("best_ask", best_ask.price);
     m.setField("best_ask_qty", best_ask.qty);
-    m.setField("spread", best_ask.price - best_bid.price);
-    m.setField("mid", (best_ask.price + best_bid.price) / 2);
+    double spread = 0, mid = 0;
+    spreadAndMid(best_bid, best_ask, spread, mid);
+    m.setField("spread", spread);
+    m.setField("mid", mid);
     m.setField("checksum", static_cast<std::int64_t>(checksum));
     m.setField("receive_time", rx);
     if (config.book_levels > 0) {

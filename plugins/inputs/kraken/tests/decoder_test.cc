@@ -312,7 +312,8 @@ TEST_P(KrakenBookTest, RealChecksumsMatchOnSnapshotAndEveryUpdate) {
     if (m.name() == "book") {
       ++books;
       EXPECT_GT(number(m, "best_ask"), number(m, "best_bid"));
-      EXPECT_DOUBLE_EQ(number(m, "spread"), number(m, "best_ask") - number(m, "best_bid"));
+      EXPECT_NEAR(number(m, "spread"), number(m, "best_ask") - number(m, "best_bid"), 1e-9);
+      EXPECT_NEAR(number(m, "mid"), (number(m, "best_ask") + number(m, "best_bid")) / 2, 1e-9);
     } else {
       ASSERT_EQ(m.name(), "book_level");
       ++levels;
@@ -332,6 +333,20 @@ INSTANTIATE_TEST_SUITE_P(
       std::replace(name.begin(), name.end(), '/', '_');
       return name + "_depth" + std::to_string(std::get<2>(param_info.param));
     });
+
+TEST(KrakenDecoder, SpreadAndMidAreComputedOnTheExactDecimals) {
+  Decoder decoder({.pairs = {"BTC/USD"}, .book_depth = 10});
+  CapturingEmitter out;
+  const auto frames = depthchargeFrames("kraken_btcusd_d10_20260816.head.ndjson");
+  for (const auto& f : frames) decoder.decode(f, kRx, out);
+  const auto metrics = out.take();
+  ASSERT_FALSE(metrics.empty());
+  // The snapshot's best bid 62802.5 and best ask 62802.6: one tick.
+  EXPECT_EQ(number(metrics.front(), "best_bid"), 62802.5);
+  EXPECT_EQ(number(metrics.front(), "best_ask"), 62802.6);
+  EXPECT_EQ(number(metrics.front(), "spread"), 0.1);
+  EXPECT_EQ(number(metrics.front(), "mid"), 62802.55);
+}
 
 TEST(KrakenDecoder, BookChecksumMismatchAsksForOneResyncAndIgnoresUpdatesUntilSnapshot) {
   const auto frames = depthchargeFrames("kraken_btcusd_d10_20260816.head.ndjson");
