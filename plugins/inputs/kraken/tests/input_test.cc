@@ -2,9 +2,12 @@
 // plus a REST stand-in), started by each test on port 0.
 #include "kraken_input.h"
 
+#include <arpa/inet.h>
 #include <fmt/format.h>
 #include <gtest/gtest.h>
+#include <netinet/in.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -272,6 +275,19 @@ TEST(KrakenInput, BookChecksumMismatchResubscribesAndRecovers) {
   EXPECT_TRUE(ctx.logger().contains("book checksum mismatch for BTC/USD", LogLevel::kWarn));
 }
 
+// A TCP port that was free a moment ago and that nobody listens on.
+void freePort(int& port) {
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in addr{};
+  addr.sin_family = AF_INET;
+  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof addr);
+  socklen_t len = sizeof addr;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len);
+  port = ntohs(addr.sin_port);
+  close(fd);
+}
+
 class TempDir {
  public:
   TempDir() {
@@ -389,6 +405,39 @@ TEST(KrakenInput, ReplayKeepsTheRecordedPaceAndStopsPromptly) {
   ASSERT_EQ(metrics.size(), 1u);
   EXPECT_EQ(std::get<std::int64_t>(*metrics[0].field("trade_id")), 1);
   EXPECT_EQ(std::get<std::int64_t>(*metrics[0].field("receive_time")), 1'000'000'000'000'000'000LL);
+}
+
+TEST(KrakenInput, ReconnectsWithExponentialBackoffAndJitter) {
+  // A port nobody listens on: every attempt is refused at once.
+  int closed_port = 0;
+  freePort(closed_port);
+  TestContext ctx("inputs.kraken");
+  CapturingEmitter out;
+  KrakenOptions options;
+  options.url = fmt::format("ws://127.0.0.1:{}/v2", closed_port);
+  options.pairs = {"BTC/USD"};
+  options.reconnect_initial = 20ms;
+  options.reconnect_max = 80ms;
+  KrakenInput input(options, ctx);
+  input.start(out);
+  EXPECT_TRUE(waitFor([&] { return ctx.counterValue("reconnects_total") >= 6; }));
+  input.stop();
+  EXPECT_EQ(ctx.health(), HealthState::kFailed);
+  // "reconnecting in N ms": uniformly within [backoff/2, backoff], backoff 20, 40, 80, 80... ms.
+  std::vector<int> delays;
+  const std::regex delay("reconnecting in (\\d+) ms");
+  for (const auto& line : ctx.logger().lines()) {
+    std::smatch m;
+    if (std::regex_search(line.message, m, delay)) delays.push_back(std::stoi(m[1]));
+  }
+  ASSERT_GE(delays.size(), 6u);
+  int backoff = 20;
+  for (int d : delays) {
+    EXPECT_GE(d, backoff / 2);
+    EXPECT_LE(d, backoff);
+    backoff = std::min(backoff * 2, 80);
+  }
+  EXPECT_TRUE(ctx.logger().contains("Connection refused", LogLevel::kWarn));
 }
 
 TEST(KrakenInput, EndpointParsing) {
