@@ -226,7 +226,8 @@ async def serve(args, market):
         async def sender():
             await ws.send(market.status)
             try:
-                await asyncio.wait_for(all_requested.wait(), 3)
+                # Generous: on a reconnect the client fetches REST trades before it subscribes.
+                await asyncio.wait_for(all_requested.wait(), 30)
             except asyncio.TimeoutError:
                 pass
             if connection == 1:
