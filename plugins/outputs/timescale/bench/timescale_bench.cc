@@ -10,8 +10,13 @@
 
 #include <benchmark/benchmark.h>
 
+#include <unistd.h>
+
 #include <cstdlib>
+#include <fstream>
+#include <iterator>
 #include <memory>
+#include <sstream>
 #include <string>
 #include <vector>
 
@@ -53,6 +58,30 @@ Database& database() {
   return db;
 }
 
+// CPU seconds (user + system) a process has used so far, from /proc (the server runs here too).
+double processCpuSeconds(int pid) {
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string stat((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::size_t close = stat.rfind(')');
+  if (close == std::string::npos) return 0;
+  std::istringstream fields(stat.substr(close + 2));
+  std::string skip;
+  for (int i = 3; i < 14; ++i) fields >> skip;  // state .. cmajflt
+  double utime = 0, stime = 0;
+  fields >> utime >> stime;
+  return (utime + stime) / static_cast<double>(::sysconf(_SC_CLK_TCK));
+}
+
+// The server process serving the output's connection (application_name cvagent, newest).
+int serverPid(const std::string& url) {
+  pqxx::connection c(url);
+  pqxx::nontransaction tx(c);
+  auto r = tx.exec(
+      "SELECT pid FROM pg_stat_activity WHERE application_name = 'cvagent' AND datname = "
+      "current_database() ORDER BY backend_start DESC LIMIT 1");
+  return r.empty() ? 0 : r[0][0].as<int>();
+}
+
 // Trades with ids never used before, spread over pairs the way an exchange feed is.
 std::vector<Metric> trades(std::int64_t& next_id, std::size_t n) {
   std::vector<Metric> out;
@@ -84,6 +113,8 @@ void writeTrades(benchmark::State& state, const std::string& method) {
   static std::int64_t next_id = 0;  // across runs: every row is new
   const auto batch_size = static_cast<std::size_t>(state.range(0));
   std::vector<Metric> batch = trades(next_id, batch_size);
+  const int pid = serverPid(database().url);
+  const double server_cpu_before = pid ? processCpuSeconds(pid) : 0;
   for (auto _ : state) {
     const WriteResult r = output.write(batch);
     if (r.status() != WriteStatus::kOk || !r.exceptions().empty()) {
@@ -94,7 +125,12 @@ void writeTrades(benchmark::State& state, const std::string& method) {
     batch = trades(next_id, batch_size);
     state.ResumeTiming();
   }
+  const double rows = static_cast<double>(state.iterations() * state.range(0));
   state.SetItemsProcessed(state.iterations() * state.range(0));
+  // Server CPU per row: what the load of other processes on the machine does not change.
+  if (pid && rows > 0) {
+    state.counters["server_us_per_row"] = (processCpuSeconds(pid) - server_cpu_before) * 1e6 / rows;
+  }
 }
 
 void BM_TradeCopy(benchmark::State& state) { writeTrades(state, "copy"); }
