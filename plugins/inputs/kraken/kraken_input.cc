@@ -499,6 +499,9 @@ class KrakenInput::Impl {
         ctx_.logger().warn("Kraken refused a request: {}", r.error);
         break;
       case FrameKind::kHeartbeat:
+        // Once a second: a crash loses at most about a second of the recording.
+        if (recorder_ && session) recorder_->flush();
+        break;
       case FrameKind::kPong:
       case FrameKind::kIgnored:
         break;
