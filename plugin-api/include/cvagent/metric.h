@@ -69,6 +69,7 @@ class Metric {
   const std::string* tag(std::string_view key) const;
   void setTag(std::string_view key, std::string_view value);
   bool removeTag(std::string_view key);
+  void reserveTags(std::size_t n) { tags_.reserve(n); }
 
   // Fields keep insertion order (the order an output renders them in).
   const std::vector<Field>& fields() const { return fields_; }
