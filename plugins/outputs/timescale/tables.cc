@@ -852,6 +852,12 @@ std::string insertSql(const TableSpec& spec, std::string_view source, std::strin
   return sql;
 }
 
+std::string insertAllSql(const TableSpec& spec, std::string_view source) {
+  const SelectParts p = selectParts(spec);
+  return fmt::format("INSERT INTO {} ({}) SELECT {} FROM {}", spec.table, p.columns, p.converted,
+                     source);
+}
+
 std::string insertNewRowsSql(const TableSpec& spec, std::string_view source) {
   const SelectParts p = selectParts(spec);
   std::string match;

@@ -103,6 +103,9 @@ std::string valuesSource(const TableSpec& spec, std::string_view tuples);
 // or DO UPDATE for upsert tables (keeping the last row of each key). Correct whatever else writes
 // the table at the same time.
 std::string insertSql(const TableSpec& spec, std::string_view source, std::string_view where = {});
+// Plain INSERT of every row, no conflict handling: the cheapest, and what succeeds for fresh data.
+// Fails with a unique violation (23505) when a key is already stored.
+std::string insertAllSql(const TableSpec& spec, std::string_view source);
 // For first-copy-wins tables: INSERT of the rows whose key is not stored yet, through a
 // primary-key probe per row. Cheaper than ON CONFLICT (no speculative insertion) but not safe
 // against a concurrent writer of the same key or a key repeated in the batch: those fail with a

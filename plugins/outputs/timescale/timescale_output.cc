@@ -277,19 +277,24 @@ void TimescaleOutput::storeTable(pqxx::work& tx, Staged& staged, WriteResult& re
   } else {
     source = valuesSource(spec, staged.rows.buffer());
   }
-  // First-copy-wins tables try the cheaper insert of new rows first; a key stored meanwhile by
-  // another writer, or repeated in the batch, makes it fail and ON CONFLICT takes over.
+  // First-copy-wins tables go from the cheapest statement to the most general: a plain INSERT
+  // (fresh data, the steady state), then an INSERT of the rows whose key is absent (a replay or a
+  // retry), then ON CONFLICT DO NOTHING (a key stored meanwhile by another writer, or repeated in
+  // the batch). Each step that meets a stored key fails with 23505 and is rolled back to its
+  // savepoint; a row's bad data sends the batch row by row at once.
   if (!spec.upsert) {
-    try {
-      pqxx::subtransaction fast(tx, "cvagent_new_rows");
-      fast.exec0(insertNewRowsSql(spec, source));
-      fast.commit();
-      return;
-    } catch (const pqxx::sql_error& e) {
-      if (!isRowDataError(e.sqlstate())) throw;
-      if (e.sqlstate() != "23505") {
-        storeRowByRow(tx, staged, result);
+    for (const std::string& sql : {insertAllSql(spec, source), insertNewRowsSql(spec, source)}) {
+      try {
+        pqxx::subtransaction attempt(tx, "cvagent_attempt");
+        attempt.exec0(sql);
+        attempt.commit();
         return;
+      } catch (const pqxx::sql_error& e) {
+        if (!isRowDataError(e.sqlstate())) throw;
+        if (e.sqlstate() != "23505") {
+          storeRowByRow(tx, staged, result);
+          return;
+        }
       }
     }
   }
