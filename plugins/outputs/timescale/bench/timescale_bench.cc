@@ -149,6 +149,8 @@ void BM_TradeCopyReplay(benchmark::State& state) {
   std::int64_t id = 1'000'000'000;
   const std::vector<Metric> batch = trades(id, static_cast<std::size_t>(state.range(0)));
   output.write(batch);
+  const int pid = serverPid(database().url);
+  const double server_cpu_before = pid ? processCpuSeconds(pid) : 0;
   for (auto _ : state) {
     const WriteResult r = output.write(batch);
     if (r.status() != WriteStatus::kOk) {
@@ -156,7 +158,11 @@ void BM_TradeCopyReplay(benchmark::State& state) {
       break;
     }
   }
+  const double rows = static_cast<double>(state.iterations() * state.range(0));
   state.SetItemsProcessed(state.iterations() * state.range(0));
+  if (pid && rows > 0) {
+    state.counters["server_us_per_row"] = (processCpuSeconds(pid) - server_cpu_before) * 1e6 / rows;
+  }
 }
 BENCHMARK(BM_TradeCopyReplay)->Arg(5000)->UseRealTime()->Unit(benchmark::kMillisecond);
 
