@@ -75,6 +75,13 @@ void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
     if (!o.connection.empty() && !o.connection_file.empty()) {
       d.push_back({where, "set either `connection` or `connection_file`, not both"});
     }
+    // The hourly aggregates re-read the last 3 days of raw rows at every refresh: raw rows
+    // dropped inside that window would empty their buckets.
+    if (o.retention.count() > 0 && o.retention < std::chrono::hours(24 * 4)) {
+      d.push_back({where,
+                   "retention must be 0 (no retention policy) or at least 4d: the hourly "
+                   "aggregates are refreshed from the last 3 days of raw rows"});
+    }
   });
 }
 
