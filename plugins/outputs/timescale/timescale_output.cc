@@ -213,7 +213,8 @@ WriteResult TimescaleOutput::write(std::span<const Metric> batch) {
   };
   if (refused.size() == batch.size()) return withRefused(WriteResult::ok());
 
-  if (!connection_) {
+  // Reconnect after a lost connection, and retry a schema apply that failed at connect time.
+  if (!connection_ || (options_.create_schema && !schema_applied_)) {
     try {
       connect();
     } catch (const std::exception& e) {
