@@ -360,6 +360,64 @@ TEST_P(TimescaleOutputTest, EveryMetricKindRoundTrips) {
   EXPECT_EQ(sh[1].as<int>(), 1);
 }
 
+// The plain-PostgreSQL stand-ins compute what the continuous aggregates would: hour buckets
+// aligned like time_bucket, open/close by event time (not by insertion order), high, low, mean.
+TEST_P(TimescaleOutputTest, HourlyViewsAggregateByEventTime) {
+  auto out = makeOutput();
+  const std::int64_t hour = 3'600'000'000'000;
+  const std::int64_t h0 = kT0 - kT0 % hour;
+  auto ticker = [](double last, double volume, std::int64_t time) {
+    return MetricBuilder("ticker")
+        .tag("exchange", "kraken")
+        .tag("pair", "ETH/USD")
+        .field("last", last)
+        .field("volume_24h", volume)
+        .time(time)
+        .build();
+  };
+  auto sentiment = [](double score, std::int64_t time) {
+    return MetricBuilder("sentiment")
+        .tag("symbol", "ETH")
+        .field("score", score)
+        .field("label", "neutral")
+        .time(time)
+        .build();
+  };
+  // Written out of event-time order.
+  const std::vector<Metric> batch = {
+      ticker(30.0, 3.0, h0 + 30 * 60'000'000'000),
+      ticker(10.0, 1.0, h0 + 5'000),
+      ticker(50.0, 5.0, h0 + hour - 1'000),
+      ticker(5.0, 2.0, h0 + 20 * 60'000'000'000),
+      ticker(99.0, 9.0, h0 + hour),
+      sentiment(0.2, h0 + 1'000),
+      sentiment(0.6, h0 + 59 * 60'000'000'000),
+      sentiment(-1.0, h0 + hour + 1'000),
+  };
+  ASSERT_EQ(out->write(batch).status(), WriteStatus::kOk);
+  pqxx::nontransaction tx(reader());
+  auto r = tx.exec(
+      "SELECT (extract(epoch FROM bucket) * 1000000)::int8, open, high, low, close, avg_volume, "
+      "exchange FROM ticker_ohlc_hourly WHERE pair = 'ETH/USD' ORDER BY bucket");
+  ASSERT_EQ(r.size(), 2u);
+  EXPECT_EQ(r[0][0].as<std::int64_t>(), h0 / 1000);
+  EXPECT_DOUBLE_EQ(r[0][1].as<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(r[0][2].as<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(r[0][3].as<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(r[0][4].as<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(r[0][5].as<double>(), 2.75);
+  EXPECT_EQ(r[0][6].as<std::string>(), "kraken");
+  EXPECT_EQ(r[1][0].as<std::int64_t>(), (h0 + hour) / 1000);
+  EXPECT_DOUBLE_EQ(r[1][1].as<double>(), 99.0);
+  auto s = tx.exec(
+      "SELECT avg_sentiment, sample_count FROM sentiment_hourly "
+      "WHERE crypto_symbol = 'ETH' ORDER BY bucket");
+  ASSERT_EQ(s.size(), 2u);
+  EXPECT_DOUBLE_EQ(s[0][0].as<double>(), 0.7);  // (0.6 + 0.8) / 2 on the old 0..1 scale
+  EXPECT_EQ(s[0][1].as<int>(), 2);
+  EXPECT_DOUBLE_EQ(s[1][0].as<double>(), 0.0);
+}
+
 // The Kraken v2 recording's trades and tickers as the kraken input emits them.
 std::vector<Metric> recordingMetrics() {
   std::vector<Metric> out;
