@@ -337,13 +337,9 @@ void TimescaleOutput::storeRowByRow(pqxx::work& tx, Staged& staged, WriteResult&
       one.commit();
     } catch (const pqxx::sql_error& e) {
       if (!isRowDataError(e.sqlstate())) throw;
+      // The core logs each rejected metric with this reason (rate-limited) and counts it.
       const std::string reason = fmt::format("{}: {}", spec.table, firstLine(e.what()));
       db_rejects_.inc();
-      std::uint64_t suppressed = 0;
-      if (reject_log_.allow(suppressed)) {
-        context_.logger().warn("row refused by the database: {}{}", reason,
-                               suppressed ? fmt::format(" ({} more not shown)", suppressed) : "");
-      }
       result.set(staged.batch_index[seq], WriteStatus::kReject, reason);
     }
   }

@@ -73,7 +73,6 @@ class TimescaleOutput final : public Output {
   std::vector<Staged> staged_;  // one per table, reused across batches
   Counter& reconnects_;
   Counter& db_rejects_;
-  LogRateLimiter reject_log_;
 };
 
 // True for SQLSTATEs that describe one row's data (classes 22 and 23): the batch is retried row by
