@@ -128,17 +128,19 @@ void TimescaleOutput::openConnection() {
   std::unique_ptr<pqxx::connection> connection;
   try {
     connection = std::make_unique<pqxx::connection>(conninfo_.effective);
+    // set_variable: libpqxx re-applies these if it ever re-opens the session itself.
+    connection->set_variable("client_min_messages", "warning");
+    connection->set_variable("standard_conforming_strings", "on");
+    connection->set_variable("statement_timeout",
+                             std::to_string(options_.statement_timeout.count()));
+    connection->set_client_encoding("UTF8");
   } catch (const std::exception& e) {
     // libpq's message names host and port, never the password.
     throw std::runtime_error(
         fmt::format("cannot connect to {}: {}", conninfo_.redacted, firstLine(e.what())));
   }
+  // Registered last: it must never outlive the connection, which a throw above would destroy.
   notices_ = std::make_unique<NoticeLogger>(*connection, context_.logger());
-  // set_variable: libpqxx re-applies these if it ever re-opens the session itself.
-  connection->set_variable("client_min_messages", "warning");
-  connection->set_variable("standard_conforming_strings", "on");
-  connection->set_variable("statement_timeout", std::to_string(options_.statement_timeout.count()));
-  connection->set_client_encoding("UTF8");
   if (connections_opened_++ > 0) reconnects_.inc();
   const int version = connection->server_version();  // 150020 for 15.20
   context_.logger().info("connected to {} (PostgreSQL {}.{})", conninfo_.redacted, version / 10000,
