@@ -175,11 +175,16 @@ void KafkaInput::run(Emitter& out) {
                                 [&] { return stopping_ || !completions_->done.empty(); });
       continue;
     }
-    // Batches: one wake-up and one queue lock per up to kBatch messages, not per message.
-    const ssize_t n = rd_kafka_consume_batch_queue(queue, 100, batch.data(), batch.size());
-    for (ssize_t i = 0; i < n; ++i) {
-      handle(batch[static_cast<std::size_t>(i)], out);
-      rd_kafka_message_destroy(batch[static_cast<std::size_t>(i)]);
+    // Wait for one message, then take whatever else is queued without waiting: one wake-up and
+    // one queue lock per batch. (consume_batch_queue with a timeout waits for a full batch.)
+    rd_kafka_message_t* first = rd_kafka_consumer_poll(consumer_, 100);
+    if (!first) continue;
+    batch[0] = first;
+    const ssize_t more = rd_kafka_consume_batch_queue(queue, 0, batch.data() + 1, batch.size() - 1);
+    const std::size_t n = 1 + static_cast<std::size_t>(std::max<ssize_t>(more, 0));
+    for (std::size_t i = 0; i < n; ++i) {
+      handle(batch[i], out);
+      rd_kafka_message_destroy(batch[i]);
     }
   }
   rd_kafka_queue_destroy(queue);
