@@ -39,9 +39,41 @@ void appendSeconds(std::int64_t ns, std::string& out) {
   fmt::format_to(std::back_inserter(out), "{}.{:06}", s, frac);
 }
 
+// A JSON string; the common case (nothing to escape) is one append.
+void appendString(std::string_view text, std::string& out) {
+  for (char c : text) {
+    if (c == '"' || c == '\\' || static_cast<unsigned char>(c) < 0x20) {
+      codec::appendJsonString(text, out);
+      return;
+    }
+  }
+  out += '"';
+  out.append(text);
+  out += '"';
+}
+
+void appendValue(const FieldValue& value, std::string& out) {
+  if (const double* d = std::get_if<double>(&value)) {
+    if (!std::isfinite(*d)) {
+      out += "null";
+      return;
+    }
+    // Shortest round-trip form, with a decimal point so it reads back as a double.
+    char buf[32];
+    const auto end = fmt::format_to(buf, "{}", *d);
+    const std::string_view text(buf, static_cast<std::size_t>(end - buf));
+    out.append(text);
+    if (text.find_first_of(".eE") == std::string_view::npos) out += ".0";
+  } else if (const std::string* str = std::get_if<std::string>(&value)) {
+    appendString(*str, out);
+  } else {
+    codec::appendJsonValue(value, out);
+  }
+}
+
 void appendKey(std::string_view key, std::string& out) {
   if (out.back() != '{') out += ',';
-  codec::appendJsonString(key, out);
+  appendString(key, out);
   out += ':';
 }
 
@@ -69,7 +101,7 @@ void appendCoinList(std::string_view coins, std::string& out) {
     if (coin.empty()) continue;
     if (!first) out += ',';
     first = false;
-    codec::appendJsonString(coin, out);
+    appendString(coin, out);
   }
   out += ']';
 }
@@ -104,16 +136,16 @@ void appendShapedJson(const Metric& m, std::string& out) {
   for (const auto& tag : m.tags()) {
     if (kind == "trade" && tag.key == "side") {
       appendKey("side", out);
-      codec::appendJsonString(tag.value == "buy"    ? "b"sv
-                              : tag.value == "sell" ? "s"sv
-                                                    : std::string_view(tag.value),
-                              out);
+      appendString(tag.value == "buy"    ? "b"sv
+                   : tag.value == "sell" ? "s"sv
+                                         : std::string_view(tag.value),
+                   out);
     } else if (kind == "article" && tag.key == "source") {
       appendKey("website", out);
-      codec::appendJsonString(tag.value, out);
+      appendString(tag.value, out);
     } else {
       appendKey(tag.key, out);
-      codec::appendJsonString(tag.value, out);
+      appendString(tag.value, out);
     }
   }
   for (const auto& field : m.fields()) {
@@ -124,7 +156,7 @@ void appendShapedJson(const Metric& m, std::string& out) {
       }
     }
     appendKey(field.key, out);
-    codec::appendJsonValue(field.value, out);
+    appendValue(field.value, out);
   }
   if (kind == "ticker") {
     // The legacy consumer reads pct_change; ours is Kraken's 24 h change, not tick-to-tick.
@@ -135,7 +167,7 @@ void appendShapedJson(const Metric& m, std::string& out) {
     out += '{';
     if (const std::string* text = m.stringField("text")) {
       appendKey("text", out);
-      codec::appendJsonString(*text, out);
+      appendString(*text, out);
     }
     out += '}';
     appendKey("published_at", out);
@@ -152,18 +184,18 @@ void appendShapedJson(const Metric& m, std::string& out) {
     appendCoinList(coins ? std::string_view(*coins) : std::string_view(), out);
     if (const FieldValue* compound = m.field("sentiment")) {
       appendKey("sentiment_compound", out);
-      codec::appendJsonValue(*compound, out);
+      appendValue(*compound, out);
     }
     if (m.field("sentiment_score") || m.field("sentiment_label")) {
       appendKey("sentiment", out);
       out += '{';
       if (const FieldValue* score = m.field("sentiment_score")) {
         appendKey("score", out);
-        codec::appendJsonValue(*score, out);
+        appendValue(*score, out);
       }
       if (const FieldValue* label = m.field("sentiment_label")) {
         appendKey("label", out);
-        codec::appendJsonValue(*label, out);
+        appendValue(*label, out);
       }
       out += '}';
     }

@@ -58,6 +58,7 @@ void BM_ProduceToMockCluster(benchmark::State& state) {
   cvagent::outputs::kafka::KafkaOptions options;
   options.brokers = {cluster.bootstrap()};
   options.format = state.range(1) ? "influx" : "json";
+  options.linger = std::chrono::milliseconds(state.range(2));
   cvagent::outputs::kafka::KafkaOutput output(options, ctx);
   output.connect();
   const auto batch = trades(static_cast<std::size_t>(state.range(0)));
@@ -72,9 +73,13 @@ void BM_ProduceToMockCluster(benchmark::State& state) {
   output.close();
 }
 BENCHMARK(BM_ProduceToMockCluster)
-    ->Args({1000, 0})
-    ->Args({5000, 0})
-    ->Args({5000, 1})
+    ->ArgNames({"batch", "influx", "linger_ms"})
+    ->Args({1000, 0, 5})
+    ->Args({5000, 0, 5})
+    ->Args({5000, 0, 1})
+    ->Args({20000, 0, 5})
+    ->Args({20000, 0, 1})
+    ->Args({20000, 1, 1})
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 
