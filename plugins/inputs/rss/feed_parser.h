@@ -39,6 +39,4 @@ bool toUtf8(std::string_view raw, std::string& out, std::vector<std::string>& no
 bool parseFeed(std::string_view raw, std::string_view feed_url, ParsedFeed& out,
                std::string& error);
 
-bool isValidUtf8(std::string_view s);
-
 }  // namespace cvagent::inputs::rss

@@ -1,4 +1,5 @@
 #include "feed_parser.h"
+#include "cvagent/text.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>

@@ -1,4 +1,5 @@
 #include "rss_input.h"
+#include "cvagent/text.h"
 
 #include <gtest/gtest.h>
 
