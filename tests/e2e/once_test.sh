@@ -28,4 +28,7 @@ set +e
 rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "bad usage exit code $rc"
+# The generated sample is a valid pipeline.
+"$CVAGENT" config sample >"$WORK/sample.yaml" 2>/dev/null || fail "config sample"
+"$CVAGENT" validate -c "$WORK/sample.yaml" >/dev/null 2>"$WORK/sample.log" || fail "the sample does not validate"
 echo "once: ok"
