@@ -13,6 +13,8 @@
 //   topic_error <name> <code>        metadata answers for the topic carry this error
 //   clear_errors <api_key>           forget pending injected errors
 //   ping                             ok
+// librdkafka's mock keeps about 5 MB per partition and deletes the oldest messages beyond that: a
+// test that reads everything back must produce less. CreateTopics is not supported (no controller).
 // On end of stdin it exits, so a test that dies takes its cluster with it; `--keep-running` (for
 // tests/services/kafka.sh) keeps serving until SIGTERM.
 
