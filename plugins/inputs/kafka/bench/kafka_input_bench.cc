@@ -62,6 +62,12 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
     cvagent::testing::TestContext ctx;
     cvagent::outputs::kafka::KafkaOptions options;
     options.brokers = {cluster.bootstrap()};
+    // librdkafka 2.0.2's mock answers a Fetch with one message set per partition, so consumption
+    // from it is paced by the producer's batch size: produce the data in big batches.
+    options.linger = std::chrono::milliseconds(50);
+    options.max_batch_bytes = {8 << 20};
+    options.max_message_bytes = {16 << 20};
+    options.properties = {{"batch.num.messages", "100000"}};
     cvagent::outputs::kafka::KafkaOutput output(options, ctx);
     std::vector<Metric> batch;
     static const std::vector<std::string> pairs = {"BTC/USD", "ETH/USD", "SOL/USD",
@@ -77,8 +83,8 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
                           .field("ord_type", "limit")
                           .time(1'795'962'600'123'456'000 + i));
     }
-    for (std::size_t from = 0; from < batch.size(); from += 10000) {
-      const auto n = std::min<std::size_t>(10000, batch.size() - from);
+    for (std::size_t from = 0; from < batch.size(); from += 100000) {
+      const auto n = std::min<std::size_t>(100000, batch.size() - from);
       if (output.write(std::span<const Metric>(batch).subspan(from, n)).status() !=
           cvagent::WriteStatus::kOk) {
         state.SkipWithError("producing the test data failed");
