@@ -13,6 +13,7 @@
 #include "kafka_shapes.h"
 #include "mock_cluster.h"
 #include "sample_metrics.h"
+#include "service_env.h"
 
 namespace cvagent::outputs::kafka {
 namespace {
@@ -229,14 +230,23 @@ TEST(KafkaOutput, InjectedProduceErrorsAreRetriedWithoutLossOrDuplicates) {
   for (std::int64_t i = 0; i < 500; ++i) EXPECT_EQ(ids.count(i), 1u) << i;
 }
 
+// On the shared cluster scripts/test.sh starts (tests/services/kafka.sh), in a topic of its own.
 TEST(KafkaOutput, KcatReadsWhatTheOutputProduced) {
-  MockCluster cluster(3, kTopics);
+  std::string brokers;
+  CVAGENT_REQUIRE_SERVICE("CVAGENT_TEST_KAFKA_BROKERS", brokers);
+  const std::string topic = "kcat-test-" + std::to_string(getpid());
   TestContext ctx;
-  KafkaOutput output(optionsFor(cluster), ctx);
+  KafkaOptions options;
+  options.brokers = {brokers};
+  options.topics = {{"trade", topic}};
+  KafkaOutput output(options, ctx);
+  output.connect();
   const std::vector<Metric> batch = {trade("BTC/USD", 42)};
-  ASSERT_EQ(output.write(batch).status(), WriteStatus::kOk);
+  const WriteResult result = output.write(batch);
+  ASSERT_EQ(result.status(), WriteStatus::kOk) << result.reason();
+  ASSERT_TRUE(result.exceptions().empty()) << result.exceptions()[0].reason;
   const std::string command =
-      "kcat -C -b " + cluster.bootstrap() + " -t rawtrade -c 1 -e -q -f '%k|%h|%s\\n' 2>&1";
+      "kcat -C -b " + brokers + " -t " + topic + " -c 1 -e -q -f '%k|%h|%s\\n' 2>&1";
   FILE* pipe = popen(command.c_str(), "r");
   ASSERT_NE(pipe, nullptr);
   std::string text;
