@@ -382,11 +382,9 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
     }
     encode(metric, value_buffer_);
 
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(3);
+    rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
     rd_kafka_header_add(headers, "metric", -1, metric.name().data(),
                         static_cast<ssize_t>(metric.name().size()));
-    rd_kafka_header_add(headers, "format", -1, options_.format.data(),
-                        static_cast<ssize_t>(options_.format.size()));
     rd_kafka_header_add(headers, "cvagent_version", -1, version.data(),
                         static_cast<ssize_t>(version.size()));
     rd_kafka_vu_t args[8];

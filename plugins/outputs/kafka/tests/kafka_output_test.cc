@@ -135,7 +135,7 @@ TEST(KafkaOutput, InfluxFormatWritesLineProtocol) {
   std::string expected;
   codec::appendLineProtocol(batch[0], expected);
   EXPECT_EQ(read[0].value, expected);
-  EXPECT_EQ(read[0].headers.at("format"), "influx");
+  EXPECT_EQ(read[0].headers.at("metric"), "trade");
 }
 
 TEST(KafkaOutput, OnePairAlwaysLandsOnOnePartitionInOrder) {
