@@ -28,6 +28,24 @@ set +e
 rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "bad usage exit code $rc"
+# A one-shot run that drops data logs it and exits 1: an output that never succeeds (a full disk)
+# with a buffer of 10 for 100 metrics.
+for ((n = 0; n < 100; n++)); do printf 'trade v=%di %d\n' "$n" "$n"; done >"$WORK/many.lp"
+cat >"$WORK/drop.yaml" <<YAML
+agent: {http: "", state_dir: $WORK/state-drop, shutdown_timeout: 1s}
+inputs:
+  - file: {path: $WORK/many.lp, format: influx}
+outputs:
+  - file: {path: /dev/full, batch_size: 10, buffer: {max: 10, when_full: drop_oldest}, retry: {initial: 50ms}}
+YAML
+set +e
+"$CVAGENT" -c "$WORK/drop.yaml" --once 2>"$WORK/drop.log"
+rc=$?
+set -e
+[[ $rc -eq 1 ]] || fail "a --once run that dropped metrics exited $rc"
+grep -q "dropped a 'trade' metric (buffer_full): the buffer is full" "$WORK/drop.log" || fail "buffer drops not logged"
+grep -q "done: 100 metrics gathered, 0 written, 100 dropped" "$WORK/drop.log" || fail "drop summary: $(grep done "$WORK/drop.log")"
+
 # The generated sample is a valid pipeline.
 "$CVAGENT" config sample >"$WORK/sample.yaml" 2>/dev/null || fail "config sample"
 "$CVAGENT" validate -c "$WORK/sample.yaml" >/dev/null 2>"$WORK/sample.log" || fail "the sample does not validate"

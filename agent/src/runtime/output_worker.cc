@@ -74,7 +74,7 @@ void OutputWorker::drop(Metric& metric, const char* reason, std::string_view det
                {{"plugin", id_}, {"reason", reason}})
       .Increment();
   std::uint64_t suppressed = 0;
-  if (!detail.empty() && log_limit_.allow(suppressed)) {
+  if (drop_log_.allow(suppressed)) {
     context_->logger().warn("dropped a '{}' metric ({}): {}{}", metric.name(), reason, detail,
                             suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
   }
@@ -90,14 +90,15 @@ void OutputWorker::push(std::vector<Metric>& metrics) {
         });
         if (mode_ == Mode::kStopping) break;
       } else if (!buffer_.empty()) {
-        drop(buffer_.front(), "buffer_full", "");
+        drop(buffer_.front(), "buffer_full",
+             "the buffer is full; raise buffer.max or set buffer.when_full: block");
         buffer_.pop_front();
       } else {
         break;  // a whole buffer is in flight: the newest goes
       }
     }
     if (buffer_.size() + inflight_.load() >= max_buffer_ && mode_ != Mode::kStopping) {
-      drop(m, "buffer_full", "");
+      drop(m, "buffer_full", "the buffer is full; raise buffer.max or set buffer.when_full: block");
       continue;
     }
     buffer_.push_back(std::move(m));
@@ -268,8 +269,8 @@ std::size_t OutputWorker::drainAndStop(Clock::time_point deadline) {
   if (thread_.joinable()) thread_.join();
   std::lock_guard lock(mu_);
   const std::size_t left = batch_.size() + buffer_.size();
-  for (auto& m : batch_) drop(m, "shutdown", "");
-  for (auto& m : buffer_) drop(m, "shutdown", "");
+  for (auto& m : batch_) drop(m, "shutdown", "not written before the shutdown deadline");
+  for (auto& m : buffer_) drop(m, "shutdown", "not written before the shutdown deadline");
   if (left) {
     context_->logger().error("{} metrics were not written before the shutdown deadline", left);
   }

@@ -97,7 +97,8 @@ class OutputWorker {
   std::chrono::steady_clock::time_point last_flush_{};
   std::thread thread_;
   std::mt19937_64 rng_;
-  LogRateLimiter log_limit_;
+  LogRateLimiter log_limit_;  // write and connect failures
+  LogRateLimiter drop_log_;
 
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
