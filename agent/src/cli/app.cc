@@ -164,8 +164,12 @@ int runAgent(const CliOptions& cli) {
       sigtimedwait(&signals, nullptr, &wait);
     }
     armShutdownWatchdog(shutdown_timeout);
-    const std::size_t left = pipeline->stop(std::chrono::steady_clock::now() + shutdown_timeout);
-    return left ? kExitRuntime : kExitOk;
+    pipeline->stop(std::chrono::steady_clock::now() + shutdown_timeout);
+    const auto stats = pipeline->stats();
+    log.info("done: {} metrics gathered, {} written, {} dropped", stats.gathered, stats.written,
+             stats.dropped);
+    // A one-shot run that lost data says so in its exit code.
+    return stats.dropped ? kExitRuntime : kExitOk;
   }
 
   pipeline->start();
