@@ -385,14 +385,8 @@ void KafkaInput::logCallback(const rd_kafka_t* rk, int level, const char* facili
                              const char* message) {
   auto* self = static_cast<KafkaInput*>(rd_kafka_opaque(rk));
   if (!self) return;
-  // syslog levels: 0..4 errors and warnings, the rest chatter. Connection failures (FAIL) also
-  // reach the error callback, which logs them rate-limited: here they are debug.
-  const bool also_error_cb = std::string_view(facility) == "FAIL";
-  const LogLevel to = also_error_cb ? LogLevel::kDebug
-                      : level <= 3  ? LogLevel::kError
-                      : level == 4  ? LogLevel::kWarn
-                                    : LogLevel::kDebug;
-  self->context_.logger().log(to, "librdkafka {}: {}", facility, message);
+  self->context_.logger().log(cvagent::kafka::logLevelOf(level, facility), "librdkafka {}: {}",
+                              facility, message);
 }
 
 }  // namespace cvagent::inputs::kafka

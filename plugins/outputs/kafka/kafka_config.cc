@@ -38,4 +38,11 @@ void setProperty(rd_kafka_conf_t* conf, const std::string& key, const std::strin
   }
 }
 
+LogLevel logLevelOf(int level, std::string_view facility) {
+  if (facility == "FAIL") return LogLevel::kDebug;
+  if (level <= 3) return LogLevel::kError;
+  if (level == 4) return LogLevel::kWarn;
+  return LogLevel::kDebug;
+}
+
 }  // namespace cvagent::kafka

@@ -9,6 +9,8 @@
 #include <string>
 #include <string_view>
 
+#include "cvagent/logger.h"
+
 namespace cvagent::kafka {
 
 // Keys whose values must never be printed: sasl.password, ssl.key.password,
@@ -33,5 +35,10 @@ struct TopicPartitionListDeleter {
 };
 using TopicPartitionListPtr =
     std::unique_ptr<rd_kafka_topic_partition_list_t, TopicPartitionListDeleter>;
+
+// The agent log level for a librdkafka log line (syslog `level`, `facility`). Levels 0..4 are
+// errors and warnings, the rest chatter. Connection failures (facility FAIL) also reach the error
+// callback, which logs them rate-limited, so here they are debug.
+LogLevel logLevelOf(int level, std::string_view facility);
 
 }  // namespace cvagent::kafka
