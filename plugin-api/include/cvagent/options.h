@@ -23,6 +23,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <stdexcept>
 #include <string>
 #include <string_view>
 #include <type_traits>
@@ -460,7 +461,13 @@ class Schema {
   void check(std::function<void(const T&, const SourceMark& where, Diagnostics& d)> rule) {
     schema_.checks_.push_back(
         [rule = std::move(rule)](const void* target, const SourceMark& where, Diagnostics& d) {
-          rule(*static_cast<const T*>(target), where, d);
+          // A rule may also throw std::invalid_argument, so a plugin can run the same validation
+          // in its constructor.
+          try {
+            rule(*static_cast<const T*>(target), where, d);
+          } catch (const std::invalid_argument& e) {
+            d.push_back({where, e.what()});
+          }
         });
   }
 

@@ -43,13 +43,7 @@ void OhlcOptions::describe(Schema<OhlcOptions>& s) {
            "wall clock since its last trade, so its last candle is not held until the next trade.");
   s.option("pass_trades", &OhlcOptions::pass_trades,
            "Pass trade metrics on downstream after aggregating them (false: consume them).");
-  s.check([](const OhlcOptions& o, const SourceMark& where, Diagnostics& d) {
-    try {
-      validate(o);
-    } catch (const std::invalid_argument& e) {
-      d.push_back({where, e.what()});
-    }
-  });
+  s.check([](const OhlcOptions& o, const SourceMark&, Diagnostics&) { validate(o); });
 }
 
 void validate(const OhlcOptions& options) {
