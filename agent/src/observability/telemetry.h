@@ -34,7 +34,6 @@ class Telemetry {
   Telemetry();
 
   prometheus::Registry& registry() { return *registry_; }
-  std::shared_ptr<prometheus::Registry> registryPtr() { return registry_; }
 
   // cvagent_<name>{plugin="<id>", extra labels...}; created on first use.
   prometheus::Counter& counter(const std::string& name, const std::string& help,

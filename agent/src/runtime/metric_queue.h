@@ -49,11 +49,6 @@ class MetricQueue {
     not_empty_.notify_all();
   }
 
-  void reopen() {
-    std::lock_guard lock(mu_);
-    closed_ = false;
-  }
-
   std::size_t size() const {
     std::lock_guard lock(mu_);
     return items_.size();

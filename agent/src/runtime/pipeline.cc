@@ -67,6 +67,8 @@ class Pipeline::InputEmitter final : public Emitter {
   }
 
   std::uint64_t count() const { return count_.load(std::memory_order_relaxed); }
+  // Emitted after the queue closed (an input that kept emitting past its stop()).
+  std::uint64_t lost() const { return lost_.load(std::memory_order_relaxed); }
   void publish() {
     const std::uint64_t now = count();
     counter_.Increment(static_cast<double>(now - published_));
@@ -255,7 +257,6 @@ bool Pipeline::build(std::vector<std::string>& errors, CarriedBuffers carried) {
 void Pipeline::start(bool once) {
   started_ = true;
   for (auto& o : outputs_) o->start();
-  chain_started_ = true;
   last_tick_ = SteadyClock::now();
   chain_thread_ = std::thread([this] { runChain(); });
 
@@ -462,7 +463,10 @@ CarriedBuffers Pipeline::stopForReload() {
 
 Pipeline::Stats Pipeline::stats() const {
   Stats s;
-  for (const auto& slot : inputs_) s.gathered += slot->emitter->count();
+  for (const auto& slot : inputs_) {
+    s.gathered += slot->emitter->count();
+    s.dropped += slot->emitter->lost();
+  }
   s.routed = routed_.load();
   for (const auto& o : outputs_) {
     s.written += o->written();

@@ -61,12 +61,10 @@ class Pipeline {
     std::uint64_t gathered = 0;  // metrics inputs emitted (after their filters)
     std::uint64_t routed = 0;    // metrics that left the processor chain
     std::uint64_t written = 0;   // stored by outputs (sum over outputs)
-    std::uint64_t dropped = 0;   // dropped by outputs (sum over outputs)
+    std::uint64_t dropped = 0;   // dropped by outputs, or emitted by inputs after they stopped
   };
   Stats stats() const;
   std::size_t queued() const { return queue_.size(); }
-
-  const config::PipelineConfig& config() const { return config_; }
 
  private:
   struct InputSlot;
@@ -98,7 +96,6 @@ class Pipeline {
   std::vector<std::vector<Metric>> pending_;  // per output, filled by fanout
 
   std::thread chain_thread_;
-  std::atomic<bool> chain_started_{false};
   std::atomic<std::uint64_t> routed_{0};
   std::chrono::steady_clock::time_point last_tick_{};
   LogRateLimiter processor_errors_;
