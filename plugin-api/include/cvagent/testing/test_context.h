@@ -1,6 +1,8 @@
 #pragma once
 // A PluginContext for unit tests of plugins: records log lines, counters, gauges and health.
 
+#include <stdlib.h>
+
 #include <filesystem>
 #include <map>
 #include <memory>
@@ -46,6 +48,12 @@ class TestContext final : public PluginContext {
  public:
   explicit TestContext(std::string id = "test", std::string state_dir = {})
       : id_(std::move(id)), state_dir_(std::move(state_dir)) {}
+  ~TestContext() override {
+    std::error_code ignored;
+    if (owns_state_dir_) std::filesystem::remove_all(state_dir_, ignored);
+  }
+  TestContext(const TestContext&) = delete;
+  TestContext& operator=(const TestContext&) = delete;
 
   const std::string& id() const override { return id_; }
   TestLogger& logger() override { return logger_; }
@@ -89,12 +97,16 @@ class TestContext final : public PluginContext {
     return health_detail_;
   }
 
+  // A fresh directory per context (removed with it) unless one was given: state must never leak
+  // from one test, or one run, into another.
   std::string stateDir() override {
     if (state_dir_.empty()) {
-      state_dir_ =
-          (std::filesystem::temp_directory_path() /
-           ("cvagent-test-state-" + std::to_string(reinterpret_cast<std::uintptr_t>(this))))
-              .string();
+      std::string pattern =
+          (std::filesystem::temp_directory_path() / "cvagent-test-state.XXXXXX").string();
+      if (::mkdtemp(pattern.data())) {
+        state_dir_ = pattern;
+        owns_state_dir_ = true;
+      }
     }
     std::filesystem::create_directories(state_dir_);
     return state_dir_;
@@ -114,6 +126,7 @@ class TestContext final : public PluginContext {
 
   std::string id_;
   std::string state_dir_;
+  bool owns_state_dir_ = false;
   TestLogger logger_;
   FakeClock clock_;
   mutable std::mutex mu_;
