@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
 
 #include "cvagent/time_util.h"
@@ -415,12 +416,23 @@ void TimescaleOutput::refreshLateBuckets(bool force) {
     const std::int64_t start_us = floorToHour(l.min_ns) / 1000;
     const std::int64_t end_us = (floorToHour(l.max_ns) + kHourNs) / 1000;
     try {
-      // CALL refresh_continuous_aggregate cannot run inside a transaction block.
-      pqxx::nontransaction tx(*connection_);
-      tx.exec0(fmt::format(
+      // CALL refresh_continuous_aggregate cannot run inside a transaction block. The refresh
+      // policy may be refreshing the same aggregate (55P03, "concurrent refresh"): it takes a
+      // moment, so wait for it briefly rather than leave the range for the next write.
+      const std::string call = fmt::format(
           "CALL refresh_continuous_aggregate({}::regclass, to_timestamp({}::float8 / 1e6), "
           "to_timestamp({}::float8 / 1e6))",
-          tx.quote(std::string(kHourlyAggregates[a].view)), start_us, end_us));
+          connection_->quote(std::string(kHourlyAggregates[a].view)), start_us, end_us);
+      for (int attempt = 0;; ++attempt) {
+        try {
+          pqxx::nontransaction tx(*connection_);
+          tx.exec0(call);
+          break;
+        } catch (const pqxx::sql_error& e) {
+          if (e.sqlstate() != "55P03" || attempt == 10) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      }
       l.pending = false;
       late_refreshes_.inc();
       context_.logger().info("refreshed {} for late rows from {} to {}", kHourlyAggregates[a].view,
