@@ -127,8 +127,10 @@ void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
   s.option("create_schema", &TimescaleOptions::create_schema,
            "Apply the schema migrations when connecting (as `cvagent schema apply` does).");
   s.option("timescaledb", &TimescaleOptions::timescaledb,
-           "Schema flavour for a new database: `auto` uses TimescaleDB when the server has the "
-           "extension, `require` fails without it, `off` uses plain PostgreSQL.")
+           "Schema flavour for a new database: `auto` uses TimescaleDB when the server has it "
+           "loaded (shared_preload_libraries) and plain PostgreSQL otherwise, with a warning when "
+           "it is installed but not loaded; `require` fails without it; `off` uses plain "
+           "PostgreSQL.")
       .oneOf({"auto", "require", "off"});
   s.option("retention", &TimescaleOptions::retention,
            "TimescaleDB: drop raw rows older than this on every table, instead of each table's "
