@@ -18,6 +18,7 @@ namespace {
 // steps of window/256.
 constexpr std::int64_t kSlotsPerWindow = 256;
 constexpr char kTagSep = '\x1f';
+constexpr std::size_t kMaxCachedTagSets = 1'000'000;
 constexpr char kValueSep = '\x1e';
 
 // Shell-style glob: `*` any run of characters, `?` one character.
@@ -131,6 +132,10 @@ void RuleOptions::describe(Schema<RuleOptions>& s) {
            "Tag globs a metric must match (`*` any run, `?` one character); a missing tag does "
            "not match. Each distinct tag set of a matching metric is its own series.")
       .example("{pair: \"BTC/*\"}");
+  s.option("by", &RuleOptions::by,
+           "Tags that tell series apart (e.g. [exchange, pair] so a trade's `side` does not split "
+           "a pair in two). Empty: every tag of the metric.")
+      .example("[exchange, pair]");
   s.option("field", &RuleOptions::field,
            "The numeric field watched. Required except for absence (where it only fills `last`) "
            "and forecast_miss (default actual_price).");
@@ -167,7 +172,10 @@ void RuleOptions::describe(Schema<RuleOptions>& s) {
            "Template of the alert's message: {rule}, {kind}, {severity}, {type}, {metric}, "
            "{field}, {window}, {last}, {change}, {threshold}, {zscore}, {low}, {high}, any tag "
            "({pair}, {exchange}...) or field of the metric. Empty: a default per kind.");
-  s.check([](const RuleOptions& r, const SourceMark&, Diagnostics&) { validate(r); });
+  s.check([](const RuleOptions& r, const SourceMark&, Diagnostics&) {
+    // A missing or unknown id or kind is already reported by the option itself.
+    if (!r.id.empty() && !r.kind.empty()) validate(r);
+  });
 }
 
 void AlertOptions::describe(Schema<AlertOptions>& s) {
@@ -180,7 +188,11 @@ void AlertOptions::describe(Schema<AlertOptions>& s) {
   s.option("max_series", &AlertOptions::max_series,
            "Per rule: series tracked at most; metrics of further series are counted and ignored.")
       .min(1);
-  s.check([](const AlertOptions& o, const SourceMark&, Diagnostics&) { validate(o); });
+  s.check([](const AlertOptions& o, const SourceMark&, Diagnostics& d) {
+    // A rule that failed to bind leaves `rules` empty: its own error says why.
+    if (o.rules.empty() && !d.empty()) return;
+    validate(o);
+  });
 }
 
 void validate(const RuleOptions& r) {
@@ -277,6 +289,7 @@ std::string ruleFingerprint(const RuleOptions& r) {
       r.upper_field, r.predicted_field, r.cooldown.count(), r.hysteresis_pct, r.severity,
       r.message);
   for (const auto& [key, glob] : r.tags) text += key + "=" + glob + "|";
+  for (const auto& tag : r.by) text += "by=" + tag + "|";
   return text;
 }
 
@@ -387,13 +400,32 @@ const std::vector<AlertProcessor::Binding>& AlertProcessor::bindingsFor(const Me
       }
     }
     if (!match) continue;
-    if (Series* series = seriesFor(*rule, key_buffer_, &metric)) {
+    const std::string* key = &key_buffer_;
+    if (!rule->options.by.empty()) {
+      series_key_.clear();
+      series_key_ += metric.name();
+      for (const auto& tag : metric.tags()) {
+        if (std::find(rule->options.by.begin(), rule->options.by.end(), tag.key) ==
+            rule->options.by.end()) {
+          continue;
+        }
+        series_key_ += kTagSep;
+        series_key_ += tag.key;
+        series_key_ += kValueSep;
+        series_key_ += tag.value;
+      }
+      key = &series_key_;
+    }
+    if (Series* series = seriesFor(*rule, *key, &metric)) {
       bindings.push_back({rule.get(), series});
     } else {
       series_dropped_.inc();
       complete = false;
     }
   }
+  // Tag sets that match no rule are cached too; a tag of unbounded cardinality must not grow the
+  // cache without limit (bindings only point into the rules' series, which stay).
+  if (bindings_.size() >= kMaxCachedTagSets) bindings_.clear();
   if (!complete) {
     // Not cached: the next metric of this series is counted again by the rule that is full.
     uncached_bindings_ = std::move(bindings);
@@ -411,15 +443,16 @@ void AlertProcessor::process(Metric&& metric, Emitter& out) {
     }
   }
   if (watched) {
-    for (const Binding& b : bindingsFor(metric)) evaluate(*b.rule, *b.series, metric, out);
+    FieldCache cache;
+    for (const Binding& b : bindingsFor(metric)) evaluate(*b.rule, *b.series, metric, cache, out);
   }
   out.emit(std::move(metric));
 }
 
-void AlertProcessor::evictSlots(const Rule& rule, Series& s, std::int64_t min_index) {
-  (void)rule;
+void AlertProcessor::evictSlots(const Rule& rule, Series& s, std::int64_t boundary) {
+  // A slot leaves the window once its start is at or before time - window.
   bool evicted = false;
-  while (!s.slots.empty() && s.slots.front().index < min_index) {
+  while (!s.slots.empty() && s.slots.front().index * rule.slot_ns <= boundary) {
     s.slots.pop_front();
     evicted = true;
   }
@@ -434,8 +467,11 @@ void AlertProcessor::evictSlots(const Rule& rule, Series& s, std::int64_t min_in
 }
 
 void AlertProcessor::addSample(const Rule& rule, Series& s, std::int64_t time, double value) {
-  const std::int64_t index = floorDiv(time, rule.slot_ns);
-  if (s.slots.empty() || s.slots.back().index != index) {
+  // Most samples fall in the newest slot: checked without a division.
+  const bool same_slot = !s.slots.empty() && time >= s.slots.back().index * rule.slot_ns &&
+                         time - s.slots.back().index * rule.slot_ns < rule.slot_ns;
+  if (!same_slot) {
+    const std::int64_t index = floorDiv(time, rule.slot_ns);
     if (s.slots.empty() && s.total_count == 0) s.shift = value;
     Slot slot;
     slot.index = index;
@@ -453,7 +489,8 @@ void AlertProcessor::addSample(const Rule& rule, Series& s, std::int64_t time, d
   s.total_sumsq += d * d;
 }
 
-void AlertProcessor::evaluate(Rule& rule, Series& s, const Metric& metric, Emitter& out) {
+void AlertProcessor::evaluate(Rule& rule, Series& s, const Metric& metric, FieldCache& cache,
+                              Emitter& out) {
   const RuleOptions& o = rule.options;
   const std::int64_t time = metric.time();
   if (rule.kind == Kind::kAbsence) {
@@ -473,8 +510,13 @@ void AlertProcessor::evaluate(Rule& rule, Series& s, const Metric& metric, Emitt
     s.latest = std::max(s.latest, time);
     return;
   }
-  double value = 0;
-  if (!metric.numberField(o.field, value)) {
+  // Rules on the same field share one lookup.
+  if (cache.name != &o.field && (!cache.name || *cache.name != o.field)) {
+    cache.name = &o.field;
+    cache.found = metric.numberField(o.field, cache.value);
+  }
+  const double value = cache.value;
+  if (!cache.found) {
     // A forecast before its horizon has no actual yet: not an error, nothing to check.
     if (rule.kind != Kind::kForecastMiss) invalid_.inc();
     return;
@@ -540,7 +582,7 @@ void AlertProcessor::evaluate(Rule& rule, Series& s, const Metric& metric, Emitt
       break;
     }
     case Kind::kZscore: {
-      evictSlots(rule, s, floorDiv(time - rule.window_ns, rule.slot_ns) + 1);
+      evictSlots(rule, s, time - rule.window_ns);
       const double n = s.total_count;
       bool have = false;
       double z = 0, mean = 0;
@@ -654,6 +696,12 @@ void AlertProcessor::emitAlert(const Rule& rule, const Series& s, const Outcome&
     } else if (name == "pair" && !s.subject.empty()) {
       text += s.subject;
     } else {
+      if (source) {
+        if (const std::string* tag = source->tag(name)) {
+          text += *tag;
+          return true;
+        }
+      }
       for (const auto& tag : s.tags) {
         if (tag.key == name) {
           text += tag.value;

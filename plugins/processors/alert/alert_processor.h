@@ -30,6 +30,7 @@ struct RuleOptions {
   std::string kind;
   std::string metric;
   std::map<std::string, std::string> tags;
+  std::vector<std::string> by;
   std::string field;
   std::chrono::nanoseconds window{0};
   std::optional<double> threshold_pct;
@@ -138,21 +139,28 @@ class AlertProcessor final : public Processor {
     bool operator()(std::string_view a, std::string_view b) const { return a == b; }
   };
 
+  struct FieldCache {
+    const std::string* name = nullptr;
+    double value = 0;
+    bool found = false;
+  };
+
   const std::vector<Binding>& bindingsFor(const Metric& metric);
   Series* seriesFor(Rule& rule, const std::string& key, const Metric* metric);
-  void evaluate(Rule& rule, Series& series, const Metric& metric, Emitter& out);
+  void evaluate(Rule& rule, Series& series, const Metric& metric, FieldCache& cache, Emitter& out);
   void emitAlert(const Rule& rule, const Series& series, const Outcome& outcome, bool resolved,
                  std::int64_t time, const Metric* source, Emitter& out);
   void decide(Rule& rule, Series& series, bool firing, bool cleared, const Outcome& outcome,
               std::int64_t time, const Metric* source, Emitter& out);
   void addSample(const Rule& rule, Series& series, std::int64_t time, double value);
-  void evictSlots(const Rule& rule, Series& series, std::int64_t min_index);
+  void evictSlots(const Rule& rule, Series& series, std::int64_t boundary);
   void loadSnapshot();
 
   std::vector<std::unique_ptr<Rule>> rules_;
   std::vector<std::string> metric_names_;  // distinct `metric` of the rules
   std::unordered_map<std::string, std::vector<Binding>, KeyHash, KeyEq> bindings_;
   std::string key_buffer_;
+  std::string series_key_;
   std::vector<Binding> uncached_bindings_;
   std::int64_t snapshot_interval_ns_;
   std::size_t max_series_;

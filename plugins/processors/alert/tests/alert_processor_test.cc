@@ -509,6 +509,36 @@ TEST(AlertState, CorruptSnapshotIsReportedAndIgnored) {
   std::filesystem::remove_all(dir);
 }
 
+TEST(AlertSeries, ByChoosesTheTagsThatTellSeriesApart) {
+  RuleOptions r = aboveRule(100, 0, 0s);
+  r.metric = "trade";
+  r.field = "price";
+  auto trade = [](std::string_view side, double price, std::int64_t at) {
+    return MetricBuilder("trade")
+        .tag("exchange", "kraken")
+        .tag("pair", "BTC/USD")
+        .tag("side", side)
+        .field("price", price)
+        .time(kT0 + at)
+        .build();
+  };
+  // Every tag: buys and sells are two series, each fires.
+  Harness all({r});
+  EXPECT_EQ(all.feed(trade("buy", 101, 0)).size(), 1u);
+  EXPECT_EQ(all.feed(trade("sell", 101, kSec)).size(), 1u);
+  // by: [exchange, pair]: one series, one alert, and the sell's price clears it.
+  r.by = {"exchange", "pair"};
+  Harness pair({r});
+  EXPECT_EQ(pair.feed(trade("buy", 101, 0)).size(), 1u);
+  EXPECT_TRUE(pair.feed(trade("sell", 101, kSec)).empty());
+  auto clear = pair.feed(trade("sell", 99, 2 * kSec));
+  ASSERT_EQ(clear.size(), 1u);
+  EXPECT_TRUE(resolved(clear[0]));
+  // Out of order across sides is out of order for the series.
+  EXPECT_TRUE(pair.feed(trade("buy", 101, kSec)).empty());
+  EXPECT_EQ(pair.context().counterValue("alert_late_metrics_total"), 1);
+}
+
 TEST(AlertMessage, TemplateWithTagsFieldsAndValues) {
   RuleOptions r = aboveRule(100, 0, 0s);
   r.message =
