@@ -65,7 +65,6 @@ outputs:
       brokers: "$brokers"
       namepass: [alert]
       topics: {alert: $topic}
-      create_topics: [{name: $topic, partitions: 3}]
   - file: {path: $WORK/alerts.jsonl, namepass: [alert]}
 YAML
 "$CVAGENT" -c "$WORK/producer.yaml" --once 2>"$WORK/producer.log" || fail "producer --once failed"
