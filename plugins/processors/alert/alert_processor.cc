@@ -315,6 +315,7 @@ AlertProcessor::AlertProcessor(const AlertOptions& options, PluginContext& conte
     auto rule = std::make_unique<Rule>();
     rule->options = r;
     rule->kind = kindOf(r.kind);
+    rule->direction = r.direction == "up" ? 1 : r.direction == "down" ? -1 : 0;
     if (rule->kind == Kind::kForecastMiss && rule->options.field.empty()) {
       rule->options.field = "actual_price";
     }
@@ -494,7 +495,8 @@ void AlertProcessor::evaluate(Rule& rule, Series& s, const Metric& metric, Field
   const RuleOptions& o = rule.options;
   const std::int64_t time = metric.time();
   if (rule.kind == Kind::kAbsence) {
-    s.last_seen_wall = context_.clock().nowNanos();
+    if (cache.wall == 0) cache.wall = context_.clock().nowNanos();
+    s.last_seen_wall = cache.wall;
     dirty_ = true;
     double value = 0;
     if (!o.field.empty() && metric.numberField(o.field, value) && std::isfinite(value)) {
@@ -553,10 +555,10 @@ void AlertProcessor::evaluate(Rule& rule, Series& s, const Metric& metric, Field
       outcome.change = pct;
       outcome.threshold = t;
       outcome.up = pct >= 0;
-      if (o.direction == "up") {
+      if (rule.direction > 0) {
         firing = pct >= t;
         cleared = pct < t * keep;
-      } else if (o.direction == "down") {
+      } else if (rule.direction < 0) {
         firing = pct <= -t;
         cleared = pct > -t * keep;
         outcome.up = false;

@@ -110,6 +110,7 @@ class AlertProcessor final : public Processor {
   struct Rule {
     RuleOptions options;
     Kind kind;
+    int direction = 0;  // change: +1 up, -1 down, 0 both
     std::string fingerprint;
     std::string window_text;
     std::int64_t window_ns = 0;
@@ -143,6 +144,7 @@ class AlertProcessor final : public Processor {
     const std::string* name = nullptr;
     double value = 0;
     bool found = false;
+    std::int64_t wall = 0;  // arrival time for absence rules, read once per metric
   };
 
   const std::vector<Binding>& bindingsFor(const Metric& metric);
