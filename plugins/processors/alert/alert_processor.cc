@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "cvagent/text.h"
 #include "snapshot_file.h"
 
 namespace cvagent::processors::alert {
@@ -20,27 +21,6 @@ constexpr std::int64_t kSlotsPerWindow = 256;
 constexpr char kTagSep = '\x1f';
 constexpr std::size_t kMaxCachedTagSets = 1'000'000;
 constexpr char kValueSep = '\x1e';
-
-// Shell-style glob: `*` any run of characters, `?` one character.
-bool globMatch(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, mark = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      mark = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++mark;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
-}
 
 Kind kindOf(const std::string& kind) {
   if (kind == "change") return Kind::kChange;
@@ -281,13 +261,14 @@ void validate(const AlertOptions& options) {
 }
 
 std::string ruleFingerprint(const RuleOptions& r) {
+  // What decides when the rule fires; `message` and `severity` only dress the alert, so editing
+  // them keeps the state (no re-firing of the active alerts).
   std::string text = fmt::format(
-      "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|", r.kind, r.metric, r.field,
-      r.window.count(), r.threshold_pct ? fmt::format("{}", *r.threshold_pct) : "-", r.direction,
+      "{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|{}|", r.kind, r.metric, r.field, r.window.count(),
+      r.threshold_pct ? fmt::format("{}", *r.threshold_pct) : "-", r.direction,
       r.above ? fmt::format("{}", *r.above) : "-", r.below ? fmt::format("{}", *r.below) : "-",
       r.threshold ? fmt::format("{}", *r.threshold) : "-", r.min_samples, r.lower_field,
-      r.upper_field, r.predicted_field, r.cooldown.count(), r.hysteresis_pct, r.severity,
-      r.message);
+      r.upper_field, r.predicted_field, r.cooldown.count(), r.hysteresis_pct);
   for (const auto& [key, glob] : r.tags) text += key + "=" + glob + "|";
   for (const auto& tag : r.by) text += "by=" + tag + "|";
   return text;

@@ -62,7 +62,8 @@ struct AlertOptions {
 void validate(const RuleOptions& rule);
 void validate(const AlertOptions& options);
 
-// Canonical text of a rule's options: equal text, same rule (its state carries over a reload).
+// Canonical text of the options that decide when a rule fires: equal text, same rule (its state
+// carries over a reload).
 std::string ruleFingerprint(const RuleOptions& rule);
 
 enum class Kind { kChange, kThreshold, kZscore, kAbsence, kForecastMiss };
