@@ -321,8 +321,15 @@ ForecastProcessor::Series* ForecastProcessor::seriesFor(std::size_t config, cons
   const SeriesConfig& c = configs_[config];
   for (std::size_t m = 0; m < model_kinds_.size(); ++m) {
     ModelTrack track{model_kinds_[m], model_emitted_[m], makeModel(model_kinds_[m], settings_), {}};
-    for (std::size_t steps : c.horizon_steps) {
-      track.horizons.push_back({PendingQueue(steps + 1), ErrorTracker(error_window_)});
+    for (std::size_t h = 0; h < c.horizon_steps.size(); ++h) {
+      Metric prototype("prediction", 0);
+      prototype.reserveTags(4);
+      prototype.setTag("horizon", horizon_labels_[h]);
+      prototype.setTag("model", kModelNames[static_cast<std::size_t>(track.kind)]);
+      if (!series.pair.empty()) prototype.setTag("pair", series.pair);
+      prototype.setTag("symbol", series.symbol);
+      track.horizons.push_back({PendingQueue(c.horizon_steps[h] + 1), ErrorTracker(error_window_),
+                                std::move(prototype)});
     }
     series.models.push_back(std::move(track));
   }
@@ -432,12 +439,8 @@ void ForecastProcessor::emitPrediction(const Series& series, const ModelTrack& t
                                        std::size_t horizon, const Pending& forecast,
                                        const double* actual, Emitter& out) {
   const SeriesConfig& config = configs_[series.config];
-  Metric m("prediction", forecast.target_bucket * config.step_ns);
-  m.reserveTags(4);
-  m.setTag("horizon", horizon_labels_[horizon]);
-  m.setTag("model", kModelNames[static_cast<std::size_t>(track.kind)]);
-  if (!series.pair.empty()) m.setTag("pair", series.pair);
-  m.setTag("symbol", series.symbol);
+  Metric m = track.horizons[horizon].prototype;
+  m.setTime(forecast.target_bucket * config.step_ns);
   m.reserveFields(8);
   m.setField("predicted_price", forecast.predicted);
   if (forecast.has_interval) {

@@ -89,6 +89,7 @@ class ForecastProcessor final : public Processor {
   struct HorizonTrack {
     PendingQueue pending;
     ErrorTracker errors;
+    Metric prototype;  // `prediction` with this track's tags: copied, cheaper than four setTag
   };
   struct ModelTrack {
     ModelKind kind;

@@ -4,6 +4,7 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
@@ -136,6 +137,28 @@ TEST(ForecastModels, SortedWindowGivesTheSplitConformalRank) {
   w.add(100);
   ASSERT_TRUE(w.conformalQuantile(0.5, q));
   EXPECT_EQ(q, 6.0);  // {1,2,3,4,6,7,8,9,100}: 5th smallest
+}
+
+TEST(ForecastModels, SortedWindowMatchesSortingTheLastValues) {
+  SortedWindow w(50);
+  std::vector<double> all;
+  std::mt19937_64 rng(9);
+  std::uniform_int_distribution<int> pick(0, 40);  // ties on purpose
+  for (int i = 0; i < 5000; ++i) {
+    all.push_back(pick(rng));
+    w.add(all.back());
+    std::vector<double> last(all.end() - std::min<std::ptrdiff_t>(50, std::ssize(all)), all.end());
+    std::sort(last.begin(), last.end());
+    for (double level : {0.5, 0.8, 0.95}) {
+      const double rank = std::ceil((static_cast<double>(last.size()) + 1) * level);
+      double q = -1;
+      const bool ok = w.conformalQuantile(level, q);
+      ASSERT_EQ(ok, rank <= static_cast<double>(last.size())) << i;
+      if (ok) {
+        ASSERT_EQ(q, last[static_cast<std::size_t>(rank) - 1]) << i << " " << level;
+      }
+    }
+  }
 }
 
 TEST(ForecastModels, ErrorTrackerRollsMaeMapeAndCoverage) {
