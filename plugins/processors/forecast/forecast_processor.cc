@@ -4,6 +4,8 @@
 #include <cmath>
 #include <stdexcept>
 
+#include "cvagent/text.h"
+
 namespace cvagent::processors::forecast {
 
 namespace {
@@ -64,7 +66,9 @@ void SeriesOptions::describe(Schema<SeriesOptions>& s) {
 }
 
 void ForecastOptions::describe(Schema<ForecastOptions>& s) {
-  s.option("series", &ForecastOptions::series, "What to forecast, one entry per kind of series.");
+  s.option("series", &ForecastOptions::series,
+           "What to forecast, one entry per kind of series. Default: the 1m candle close, "
+           "`[{metric: candle, field: close, tags: {interval: 1m}}]`.");
   s.option("horizons", &ForecastOptions::horizons,
            "How far ahead to forecast; each a positive whole number of every series' `step`. "
            "Each becomes the prediction's `horizon` tag.")
@@ -98,7 +102,7 @@ void ForecastOptions::describe(Schema<ForecastOptions>& s) {
   s.option("ar_window", &ForecastOptions::ar_window,
            "Steps of log returns `ar` estimates its coefficients from (Yule-Walker).")
       .min(20)
-      .max(1'000'000);
+      .max(100'000);
   s.option("max_series", &ForecastOptions::max_series,
            "Series kept at most (memory is bounded per series); metrics of further series pass "
            "on unforecast and are counted.")
@@ -184,26 +188,6 @@ std::string symbolOfPair(std::string_view pair) {
   std::string base(pair.substr(0, slash));
   if (base == "XBT") base = "BTC";
   return base;
-}
-
-bool globMatch(std::string_view pattern, std::string_view text) {
-  std::size_t p = 0, t = 0, star = std::string_view::npos, resume = 0;
-  while (t < text.size()) {
-    if (p < pattern.size() && (pattern[p] == '?' || pattern[p] == text[t])) {
-      ++p;
-      ++t;
-    } else if (p < pattern.size() && pattern[p] == '*') {
-      star = p++;
-      resume = t;
-    } else if (star != std::string_view::npos) {
-      p = star + 1;
-      t = ++resume;
-    } else {
-      return false;
-    }
-  }
-  while (p < pattern.size() && pattern[p] == '*') ++p;
-  return p == pattern.size();
 }
 
 void ForecastProcessor::PendingQueue::push(const Pending& p) {

@@ -51,8 +51,6 @@ void validate(const ForecastOptions& options);
 
 // Base currency of a pair as prediction_data's crypto_symbol: `XBT/USD` -> `BTC`.
 std::string symbolOfPair(std::string_view pair);
-// Shell-style match of `*` and `?`, for series tag filters (`pair: "BTC/*"`).
-bool globMatch(std::string_view pattern, std::string_view text);
 
 class ForecastProcessor final : public Processor {
  public:

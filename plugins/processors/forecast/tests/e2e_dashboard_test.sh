@@ -5,30 +5,20 @@
 # deploy/grafana/dashboards/cvagent-analytics.json (valid JSON, checked first) runs against that
 # database with Grafana's macros expanded; the forecast panels must return the stored forecasts,
 # joined to their candles, and the alert panels the alerts.
-set -euo pipefail
-: "${CVAGENT:?CVAGENT must point at the cvagent binary}"
 : "${CVAGENT_SOURCE_DIR:?CVAGENT_SOURCE_DIR must point at the source tree}"
+source "$CVAGENT_SOURCE_DIR/tests/e2e/lib.sh"
 dashboard="$CVAGENT_SOURCE_DIR/deploy/grafana/dashboards/cvagent-analytics.json"
-/usr/bin/python3 -m json.tool "$dashboard" >/dev/null || { echo "FAIL: $dashboard is not valid JSON" >&2; exit 1; }
+/usr/bin/python3 -m json.tool "$dashboard" >/dev/null || fail "$dashboard is not valid JSON"
 if [[ -z "${CVAGENT_TEST_PG_URL:-}" ]]; then
-  [[ "${CVAGENT_TEST_REQUIRE_SERVICES:-}" == "1" ]] && { echo "FAIL: CVAGENT_TEST_PG_URL is not set" >&2; exit 1; }
+  [[ "${CVAGENT_TEST_REQUIRE_SERVICES:-}" == "1" ]] && fail "CVAGENT_TEST_PG_URL is not set"
   echo "SKIP: CVAGENT_TEST_PG_URL is not set (run through scripts/test.sh)"
   exit 77
 fi
 psql_bin="${CVAGENT_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}/psql"
-work=$(mktemp -d /tmp/cvagent-forecast-dashboard.XXXXXX)
+work=$WORK
 db="cvagent_forecast_e2e_$$"
 url="${CVAGENT_TEST_PG_URL%/*}/$db"
-cleanup() {
-  "$psql_bin" "$CVAGENT_TEST_PG_URL" -qAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true
-  [[ -n "${KEEP:-}" ]] || rm -rf "$work"
-}
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.log; do [[ -f "$f" ]] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }; done
-  exit 1
-}
+trap '"$psql_bin" "$CVAGENT_TEST_PG_URL" -qAt -c "DROP DATABASE IF EXISTS $db WITH (FORCE)" >/dev/null 2>&1 || true; cleanup' EXIT
 q() { "$psql_bin" "$url" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 "$psql_bin" "$CVAGENT_TEST_PG_URL" -qAt -c "CREATE DATABASE $db" >/dev/null
 
@@ -87,9 +77,9 @@ dash = json.load(open(sys.argv[1]))
 values = {"pair": "XBT/USDT", "model": "holt", "horizon": sys.argv[2]}
 def expand(sql):
     sql = re.sub(r"\$__timeFilter\(([^)]+)\)",
-                 r"\1 BETWEEN TIMESTAMPTZ '2025-11-10 00:00:00+00' AND TIMESTAMPTZ '2025-11-11 00:00:00+00'", sql)
+                 r"\1 BETWEEN TIMESTAMPTZ '2025-11-10 00:00:00+00' AND TIMESTAMPTZ '2025-11-12 00:00:00+00'", sql)
     sql = re.sub(r"\$\{(\w+):sqlstring\}", lambda m: "'" + values[m.group(1)].replace("'", "''") + "'", sql)
-    sql = sql.replace("now()", "TIMESTAMPTZ '2025-11-11 00:00:00+00'")
+    sql = sql.replace("now()", "TIMESTAMPTZ '2025-11-11 12:00:00+00'")
     assert "$" not in sql, "unexpanded macro in: " + sql
     return sql
 queries = []
@@ -106,9 +96,8 @@ for title, sql in queries:
 PY
 count=0
 while IFS=$'\t' read -r title sql; do
-  rows=$("$psql_bin" "$url" -qAt -v ON_ERROR_STOP=1 -c "$sql" 2>"$work/query.log") ||
+  n=$("$psql_bin" "$url" -qAt -v ON_ERROR_STOP=1 -c "SELECT count(*) FROM ($sql) AS q" 2>"$work/query.log") ||
     fail "dashboard query '$title' failed: $(cat "$work/query.log")"
-  n=$(printf '%s' "$rows" | grep -c . || true)
   printf '%s\t%s\n' "$title" "$n" >>"$work/rows.tsv"
   count=$((count + 1))
 done <"$work/queries.tsv"

@@ -17,6 +17,7 @@
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
+#include "cvagent/text.h"
 
 namespace cvagent::processors::forecast {
 namespace {
@@ -336,7 +337,7 @@ TEST(ForecastOptionsCheck, BadConfigurationsAreRejectedWithTheReason) {
   EXPECT_EQ(error(o), "");
 }
 
-TEST(ForecastHelpers, SymbolAndGlob) {
+TEST(ForecastHelpers, SymbolOfPairAndTheSdkGlob) {
   EXPECT_EQ(symbolOfPair("XBT/USD"), "BTC");
   EXPECT_EQ(symbolOfPair("ETH/EUR"), "ETH");
   EXPECT_EQ(symbolOfPair("XBTUSDT"), "XBTUSDT");
