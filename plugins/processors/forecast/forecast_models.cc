@@ -217,7 +217,8 @@ SortedWindow::SortedWindow(std::size_t capacity) : ring_(std::max<std::size_t>(1
   sorted_.reserve(ring_.size());
 }
 
-void SortedWindow::add(double value) {
+void SortedWindow::add(double value_in) {
+  const float value = static_cast<float>(value_in);
   if (sorted_.size() < ring_.size()) {
     sorted_.insert(std::upper_bound(sorted_.begin(), sorted_.end(), value), value);
   } else {
@@ -269,7 +270,8 @@ ErrorTracker::Change ErrorTracker::record(double predicted, double actual, bool 
   } else {
     ++count_;
   }
-  const Entry entry{std::abs(actual - predicted), std::abs(actual - predicted) / std::abs(actual),
+  const Entry entry{static_cast<float>(std::abs(actual - predicted)),
+                    static_cast<float>(std::abs(actual - predicted) / std::abs(actual)),
                     static_cast<std::int8_t>(had_interval ? (covered ? 2 : 1) : 0)};
   ring_[next_] = entry;
   next_ = (next_ + 1) % ring_.size();

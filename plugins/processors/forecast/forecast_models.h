@@ -130,7 +130,9 @@ class ArModel final : public Model {
 };
 
 // A sliding window of values kept both in arrival order and sorted, so a quantile is one index
-// and an update is two binary searches and two memmoves of at most `capacity` doubles.
+// and an update is two binary searches and one memmove of the values between the leaving and the
+// new one. Stored as float (7 digits are plenty for an error quantile): half the memory, and the
+// windows of many series are what the processor's cache misses are made of.
 class SortedWindow {
  public:
   explicit SortedWindow(std::size_t capacity);
@@ -142,9 +144,9 @@ class SortedWindow {
   bool conformalQuantile(double level, double& out) const;
 
  private:
-  std::vector<double> ring_;
+  std::vector<float> ring_;
   std::size_t next_ = 0;
-  std::vector<double> sorted_;
+  std::vector<float> sorted_;
 };
 
 // Realised errors of one model at one horizon over the last `capacity` resolved forecasts:
