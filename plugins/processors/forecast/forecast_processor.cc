@@ -278,7 +278,8 @@ void ForecastProcessor::rejectPoint(const Metric& metric, std::string_view why) 
 }
 
 ForecastProcessor::Series* ForecastProcessor::seriesFor(std::size_t config, const Metric& metric) {
-  key_buffer_.assign(1, static_cast<char>('0' + config % 64));
+  key_buffer_.clear();
+  key_buffer_ += std::to_string(config);
   for (const auto& tag : metric.tags()) {
     key_buffer_ += '\x1f';
     key_buffer_ += tag.key;
