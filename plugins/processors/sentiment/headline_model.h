@@ -1,0 +1,126 @@
+#pragma once
+// A learned headline classifier: multinomial logistic regression over hashed word unigrams,
+// word bigrams and character n-grams (the hashing trick), scored in plain C++. The weights come
+// from a model file written by tools/train_headline_model (format below); the plugin embeds
+// data/headline_model.bin at build time and can load another one (`model_file`).
+//
+// Model file, little-endian:
+//   magic "CVSENTM\0" (8 bytes), u32 format version (kModelFormatVersion), u32 classes (3),
+//   u32 log2(buckets), u32 feature flags, u32 char n-gram min, u32 char n-gram max,
+//   f32 temperature, f32 weight scale, f32 bias[classes],
+//   u32 stored rows, then per non-zero bucket in increasing order: LEB128 varint gap from the
+//   previous stored bucket, i16 weights[classes] (quantised: weight = q * scale),
+//   u64 FNV-1a checksum of every byte before it.
+
+#include <array>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cvagent::processors::sentiment {
+
+// Class order of the training data (twitter-financial-news: 0 bearish, 1 bullish, 2 neutral).
+enum class HeadlineClass : std::uint8_t { kNegative = 0, kPositive = 1, kNeutral = 2 };
+inline constexpr std::size_t kHeadlineClasses = 3;
+std::string_view labelOf(HeadlineClass c);  // "negative" / "positive" / "neutral"
+
+inline constexpr std::uint32_t kModelFormatVersion = 1;
+inline constexpr std::string_view kModelMagic{"CVSENTM\0", 8};
+
+struct FeatureConfig {
+  static constexpr std::uint32_t kUnigrams = 1;
+  static constexpr std::uint32_t kBigrams = 2;
+  static constexpr std::uint32_t kCharNgrams = 4;
+  std::uint32_t log2_buckets = 18;
+  std::uint32_t flags = kUnigrams | kBigrams | kCharNgrams;
+  std::uint32_t char_min = 3;  // character n-grams of each word (with boundary marks), lengths
+  std::uint32_t char_max = 5;  // char_min..char_max
+};
+
+struct Feature {
+  std::uint32_t bucket;
+  float value;
+};
+
+// Turns a text into hashed features: ASCII-lower-cased words (runs of letters, digits and
+// non-ASCII bytes; `$` tickers keep their `$`; URLs dropped; numbers become one token), word
+// bigrams including start/end marks, and character n-grams of each word. The vector is
+// L2-normalised so long and short texts weigh alike. Reuses its buffers: one per thread.
+class FeatureExtractor {
+ public:
+  explicit FeatureExtractor(FeatureConfig config) : config_(config) {}
+  const std::vector<Feature>& extract(std::string_view text);
+  const FeatureConfig& config() const { return config_; }
+
+ private:
+  void addHash(std::uint64_t hash);
+  FeatureConfig config_;
+  std::string word_;
+  std::vector<std::uint64_t> word_hashes_;
+  std::vector<Feature> features_;
+};
+
+struct HeadlinePrediction {
+  HeadlineClass label = HeadlineClass::kNeutral;
+  std::array<double, kHeadlineClasses> probability{};  // calibrated (temperature-scaled)
+  double confidence() const { return probability[static_cast<std::size_t>(label)]; }
+  // P(positive) - P(negative), -1..1: the score that replaces VADER's compound.
+  double score() const { return probability[1] - probability[0]; }
+};
+
+// Trained weights in the form the trainer produces them (before quantisation).
+struct ModelWeights {
+  FeatureConfig features;
+  float temperature = 1;
+  std::array<float, kHeadlineClasses> bias{};
+  std::vector<float> weights;  // buckets * classes, bucket-major
+};
+
+// Serialises (quantising weights to int16) and parses the model file format.
+std::string encodeModel(const ModelWeights& model);
+
+class HeadlineModel {
+ public:
+  // Throws std::runtime_error naming `source` when the bytes are not a model of this format:
+  // wrong magic, another format version, truncated, or a checksum mismatch.
+  static HeadlineModel parse(std::string_view bytes, const std::string& source);
+  static HeadlineModel fromFile(const std::string& path);
+  static HeadlineModel builtin();  // data/headline_model.bin, embedded at build time
+
+  // Logits before temperature scaling (what calibration and training diagnostics need).
+  std::array<double, kHeadlineClasses> logits(std::span<const Feature> features) const;
+  HeadlinePrediction predict(std::span<const Feature> features) const;
+  const FeatureConfig& featureConfig() const { return features_; }
+  double temperature() const { return temperature_; }
+
+ private:
+  FeatureConfig features_;
+  double temperature_ = 1;
+  float scale_ = 0;
+  std::array<float, kHeadlineClasses> bias_{};
+  std::vector<std::int16_t> weights_;
+};
+
+// Softmax of logits / temperature.
+std::array<double, kHeadlineClasses> softmax(const std::array<double, kHeadlineClasses>& logits,
+                                             double temperature);
+
+// A model and its feature extractor: what the processor holds. Not thread-safe.
+class HeadlineScorer {
+ public:
+  explicit HeadlineScorer(HeadlineModel model)
+      : model_(std::move(model)), extractor_(model_.featureConfig()) {}
+  HeadlinePrediction score(std::string_view text) {
+    return model_.predict(extractor_.extract(text));
+  }
+
+ private:
+  HeadlineModel model_;
+  FeatureExtractor extractor_;
+};
+
+std::uint64_t fnv1a64(std::string_view bytes);
+
+}  // namespace cvagent::processors::sentiment
