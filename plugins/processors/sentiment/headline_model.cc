@@ -21,6 +21,9 @@ constexpr std::uint64_t kBigramSeed = 0xc2b2ae3d27d4eb4fULL;
 constexpr std::uint64_t kCharSeed = 0x165667b19e3779f9ULL;
 constexpr std::uint64_t kStartMark = 0x5151515151515151ULL;
 constexpr std::uint64_t kEndMark = 0xa3a3a3a3a3a3a3a3ULL;
+constexpr std::uint64_t kPositiveWord = 0x7f4a7c159e3779b9ULL;
+constexpr std::uint64_t kNegativeWord = 0x27d4eb4fc2b2ae3dULL;
+constexpr float kPriorScale = 0.25F;           // valence -4..4 -> feature value 0..1
 constexpr std::size_t kMaxCharNgramWord = 24;  // longer "words" are ids or junk: no n-grams
 constexpr std::size_t kHeaderBytes = 8 + 6 * 4 + 4 + 4 + kHeadlineClasses * 4;
 
@@ -96,9 +99,28 @@ std::string_view labelOf(HeadlineClass c) {
 
 std::uint64_t fnv1a64(std::string_view bytes) { return hashBytes(bytes); }
 
-void FeatureExtractor::addHash(std::uint64_t hash) {
+std::uint64_t bigramKey(std::uint64_t first, std::uint64_t second) {
+  return mix(first) * 31 + second + kBigramSeed;
+}
+
+void FeatureExtractor::addHash(std::uint64_t hash, float value) {
   const auto bucket = static_cast<std::uint32_t>(mix(hash) >> (64 - config_.log2_buckets));
-  features_.push_back({bucket, 1.0F});
+  features_.push_back({bucket, value});
+}
+
+float FeatureExtractor::priorValence(std::uint64_t key) const {
+  const auto it = std::lower_bound(prior_.begin(), prior_.end(), key,
+                                   [](const PriorEntry& e, std::uint64_t k) { return e.key < k; });
+  return it != prior_.end() && it->key == key ? it->valence : 0.0F;
+}
+
+std::optional<std::uint64_t> FeatureExtractor::priorKey(std::string_view phrase) {
+  FeatureExtractor words(FeatureConfig{.flags = 0});
+  words.extract(phrase);
+  const auto& h = words.word_hashes_;
+  if (h.size() == 1) return h[0];
+  if (h.size() == 2) return bigramKey(h[0], h[1]);
+  return std::nullopt;
 }
 
 const std::vector<Feature>& FeatureExtractor::extract(std::string_view text) {
@@ -172,14 +194,25 @@ const std::vector<Feature>& FeatureExtractor::extract(std::string_view text) {
   if ((config_.flags & FeatureConfig::kBigrams) != 0) {
     std::uint64_t previous = kStartMark;
     for (std::uint64_t h : word_hashes_) {
-      addHash(mix(previous) * 31 + h + kBigramSeed);
+      addHash(bigramKey(previous, h));
       previous = h;
     }
-    if (!word_hashes_.empty()) addHash(mix(previous) * 31 + kEndMark + kBigramSeed);
+    if (!word_hashes_.empty()) addHash(bigramKey(previous, kEndMark));
   }
-  if (!features_.empty()) {
-    const float norm = 1.0F / std::sqrt(static_cast<float>(features_.size()));
-    for (auto& f : features_) f.value = norm;
+  if ((config_.flags & FeatureConfig::kLexiconPrior) != 0 && !prior_.empty()) {
+    for (std::size_t w = 0; w < word_hashes_.size(); ++w) {
+      for (const float v :
+           {priorValence(word_hashes_[w]),
+            w > 0 ? priorValence(bigramKey(word_hashes_[w - 1], word_hashes_[w])) : 0.0F}) {
+        if (v != 0) addHash(v > 0 ? kPositiveWord : kNegativeWord, std::abs(v) * kPriorScale);
+      }
+    }
+  }
+  float sum_sq = 0;
+  for (const auto& f : features_) sum_sq += f.value * f.value;
+  if (sum_sq > 0) {
+    const float norm = 1.0F / std::sqrt(sum_sq);
+    for (auto& f : features_) f.value *= norm;
   }
   return features_;
 }
@@ -230,6 +263,11 @@ std::string encodeModel(const ModelWeights& model) {
   }
   put(out, stored);
   out += rows;
+  put(out, static_cast<std::uint32_t>(model.prior.size()));
+  for (const PriorEntry& e : model.prior) {
+    put(out, e.key);
+    put(out, e.valence);
+  }
   put(out, fnv1a64(out));
   return out;
 }
@@ -289,7 +327,24 @@ HeadlineModel HeadlineModel::parse(std::string_view bytes, const std::string& so
     std::memcpy(&m.weights_[bucket * kHeadlineClasses], p, 2 * kHeadlineClasses);
     p += 2 * kHeadlineClasses;
   }
-  if (p != end) in.fail("trailing bytes before the checksum");
+  if (end - p < 4) in.fail("corrupt prior lexicon");
+  std::uint32_t prior_count;
+  std::memcpy(&prior_count, p, 4);
+  p += 4;
+  constexpr std::size_t kPriorEntryBytes = 12;
+  if (static_cast<std::size_t>(end - p) != std::size_t{prior_count} * kPriorEntryBytes) {
+    in.fail("corrupt prior lexicon");
+  }
+  m.prior_.resize(prior_count);
+  for (auto& e : m.prior_) {
+    std::memcpy(&e.key, p, 8);
+    std::memcpy(&e.valence, p + 8, 4);
+    p += kPriorEntryBytes;
+  }
+  if (!std::is_sorted(m.prior_.begin(), m.prior_.end(),
+                      [](const PriorEntry& a, const PriorEntry& b) { return a.key < b.key; })) {
+    in.fail("corrupt prior lexicon");
+  }
   return m;
 }
 

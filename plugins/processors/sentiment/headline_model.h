@@ -10,10 +10,12 @@
 //   f32 temperature, f32 weight scale, f32 bias[classes],
 //   u32 stored rows, then per non-zero bucket in increasing order: LEB128 varint gap from the
 //   previous stored bucket, i16 weights[classes] (quantised: weight = q * scale),
+//   u32 prior entries, then per entry (increasing key) u64 key, f32 valence,
 //   u64 FNV-1a checksum of every byte before it.
 
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <span>
 #include <string>
 #include <string_view>
@@ -33,6 +35,7 @@ struct FeatureConfig {
   static constexpr std::uint32_t kUnigrams = 1;
   static constexpr std::uint32_t kBigrams = 2;
   static constexpr std::uint32_t kCharNgrams = 4;
+  static constexpr std::uint32_t kLexiconPrior = 8;
   std::uint32_t log2_buckets = 18;
   std::uint32_t flags = kUnigrams | kBigrams | kCharNgrams;
   std::uint32_t char_min = 3;  // character n-grams of each word (with boundary marks), lengths
@@ -44,19 +47,35 @@ struct Feature {
   float value;
 };
 
+// A lexicon word or two-word phrase (key: the hash of its words as the extractor sees them)
+// and its valence (-4..4): a prior the model weighs. The two lexicon features ("positive word",
+// "negative word") are learned from all the training data at once, so they carry to words that
+// are rare in it (hack, scam, soars).
+struct PriorEntry {
+  std::uint64_t key;
+  float valence;
+};
+
 // Turns a text into hashed features: ASCII-lower-cased words (runs of letters, digits and
 // non-ASCII bytes; `$` tickers keep their `$`; URLs dropped; numbers become one token), word
 // bigrams including start/end marks, and character n-grams of each word. The vector is
-// L2-normalised so long and short texts weigh alike. Reuses its buffers: one per thread.
+// L2-normalised so long and short texts weigh alike. With kLexiconPrior, each word or two-word
+// phrase found in `prior` (sorted by key) adds a "positive word" or "negative word" feature of
+// value |valence| / 4. Reuses its buffers: one per thread.
 class FeatureExtractor {
  public:
-  explicit FeatureExtractor(FeatureConfig config) : config_(config) {}
+  explicit FeatureExtractor(FeatureConfig config, std::vector<PriorEntry> prior = {})
+      : config_(config), prior_(std::move(prior)) {}
   const std::vector<Feature>& extract(std::string_view text);
   const FeatureConfig& config() const { return config_; }
+  // The key of a lexicon entry of one or two words; nullopt for other lengths.
+  static std::optional<std::uint64_t> priorKey(std::string_view phrase);
 
  private:
-  void addHash(std::uint64_t hash);
+  void addHash(std::uint64_t hash, float value = 1.0F);
+  float priorValence(std::uint64_t key) const;
   FeatureConfig config_;
+  std::vector<PriorEntry> prior_;
   std::string word_;
   std::vector<std::uint64_t> word_hashes_;
   std::vector<Feature> features_;
@@ -75,7 +94,8 @@ struct ModelWeights {
   FeatureConfig features;
   float temperature = 1;
   std::array<float, kHeadlineClasses> bias{};
-  std::vector<float> weights;  // buckets * classes, bucket-major
+  std::vector<float> weights;     // buckets * classes, bucket-major
+  std::vector<PriorEntry> prior;  // sorted by key; used with FeatureConfig::kLexiconPrior
 };
 
 // Serialises (quantising weights to int16) and parses the model file format.
@@ -93,6 +113,7 @@ class HeadlineModel {
   std::array<double, kHeadlineClasses> logits(std::span<const Feature> features) const;
   HeadlinePrediction predict(std::span<const Feature> features) const;
   const FeatureConfig& featureConfig() const { return features_; }
+  const std::vector<PriorEntry>& prior() const { return prior_; }
   double temperature() const { return temperature_; }
 
  private:
@@ -101,6 +122,7 @@ class HeadlineModel {
   float scale_ = 0;
   std::array<float, kHeadlineClasses> bias_{};
   std::vector<std::int16_t> weights_;
+  std::vector<PriorEntry> prior_;
 };
 
 // Softmax of logits / temperature.
@@ -111,7 +133,7 @@ std::array<double, kHeadlineClasses> softmax(const std::array<double, kHeadlineC
 class HeadlineScorer {
  public:
   explicit HeadlineScorer(HeadlineModel model)
-      : model_(std::move(model)), extractor_(model_.featureConfig()) {}
+      : model_(std::move(model)), extractor_(model_.featureConfig(), model_.prior()) {}
   HeadlinePrediction score(std::string_view text) {
     return model_.predict(extractor_.extract(text));
   }

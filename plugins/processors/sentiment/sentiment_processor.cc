@@ -188,9 +188,16 @@ void SentimentProcessor::process(Metric&& metric, Emitter& out) {
     m.setTag("symbol", coin);
     m.reserveFields(4);
     m.setField("score", round4(summary->score));
-    m.setField("label", std::string(headline_ ? labelOf(argmax(summary->probability))
-                                              : labelOf(summary->score)));
-    m.setField("confidence", round4(summary->confidence));
+    if (headline_) {
+      // The window's label is the class of highest confidence-weighted mean probability; its
+      // confidence is that mean probability.
+      const HeadlineClass label = argmax(summary->probability);
+      m.setField("label", std::string(labelOf(label)));
+      m.setField("confidence", round4(summary->probability[static_cast<std::size_t>(label)]));
+    } else {
+      m.setField("label", std::string(labelOf(summary->score)));
+      m.setField("confidence", round4(summary->confidence));
+    }
     m.setField("articles", summary->articles);
     out.emit(std::move(m));
   }

@@ -47,7 +47,7 @@ class RollingSentiment {
   };
   struct Summary {
     double score = 0;       // weighted mean score
-    double confidence = 0;  // W/(W+2) * (1 - weighted stddev), W the sum of weights
+    double confidence = 0;  // W/(W+2) * (1 - weighted stddev), W the sum of weights (VADER)
     std::array<double, kHeadlineClasses> probability{};  // weighted mean class probabilities
     std::int64_t articles = 0;
     std::int64_t time_ns = 0;  // latest article time in the window

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <cmath>
 #include <cstdio>
+#include <cstdlib>
+#include <map>
 #include <stdexcept>
 
 namespace cvagent::processors::sentiment::training {
@@ -73,6 +75,7 @@ ModelWeights fit(const std::vector<Example>& x, const std::vector<HeadlineClass>
   }
   ModelWeights m;
   m.features = config.features;
+  m.prior = config.prior;
   for (std::size_t k = 0; k < K; ++k) m.bias[k] = static_cast<float>(bias[k]);
   m.weights.resize(v.size());
   for (std::size_t j = 0; j < v.size(); ++j) m.weights[j] = static_cast<float>(scale * v[j]);
@@ -215,9 +218,35 @@ bool isCryptoText(std::string_view text) {
   return !word.empty() && check();
 }
 
+std::vector<PriorEntry> buildPrior(const std::vector<std::string>& lexicon_texts) {
+  std::map<std::uint64_t, float> entries;
+  for (const std::string& text : lexicon_texts) {
+    std::size_t pos = 0;
+    while (pos < text.size()) {
+      std::size_t eol = text.find('\n', pos);
+      if (eol == std::string::npos) eol = text.size();
+      const std::string_view line(text.data() + pos, eol - pos);
+      pos = eol + 1;
+      const std::size_t tab = line.find('\t');
+      if (line.empty() || line[0] == '#' || tab == std::string_view::npos) continue;
+      const std::string value(line.substr(tab + 1, line.find('\t', tab + 1) - tab - 1));
+      char* parsed_end = nullptr;
+      const double valence = std::strtod(value.c_str(), &parsed_end);
+      if (parsed_end == value.c_str()) continue;
+      if (const auto key = FeatureExtractor::priorKey(line.substr(0, tab))) {
+        entries[*key] = static_cast<float>(valence);
+      }
+    }
+  }
+  std::vector<PriorEntry> out;
+  out.reserve(entries.size());
+  for (const auto& [key, valence] : entries) out.push_back({key, valence});
+  return out;
+}
+
 TrainingResult train(const std::vector<LabelledText>& data, const TrainingConfig& config) {
   if (data.empty()) throw std::runtime_error("no training data");
-  FeatureExtractor extractor(config.features);
+  FeatureExtractor extractor(config.features, config.prior);
   std::vector<Example> x;
   std::vector<HeadlineClass> y;
   x.reserve(data.size());

@@ -26,18 +26,24 @@ std::vector<LabelledText> parseLabelledCsv(std::string_view csv, const std::stri
 // Defaults: the committed model's settings, chosen by 5-fold cross-validation on the training
 // file (docs/performance.md lists the runs).
 struct TrainingConfig {
-  FeatureConfig features{
-      .log2_buckets = 18,
-      .flags = FeatureConfig::kUnigrams | FeatureConfig::kBigrams | FeatureConfig::kCharNgrams,
-      .char_min = 5,
-      .char_max = 5};
+  FeatureConfig features{.log2_buckets = 18,
+                         .flags = FeatureConfig::kUnigrams | FeatureConfig::kBigrams |
+                                  FeatureConfig::kCharNgrams | FeatureConfig::kLexiconPrior,
+                         .char_min = 5,
+                         .char_max = 5};
   double l2 = 5e-6;  // lambda of the L2 penalty, per example
   double eta0 = 2;   // initial learning rate; eta_t = eta0 / (1 + eta0 * l2 * t)
   int epochs = 40;
   int folds = 5;
   std::uint64_t seed = 20261201;
-  bool balance_classes = true;  // weight examples by N / (classes * N_class): macro-F1 matters
+  bool balance_classes = true;    // weight examples by N / (classes * N_class): macro-F1 matters
+  std::vector<PriorEntry> prior;  // with FeatureConfig::kLexiconPrior (see buildPrior)
 };
+
+// The prior lexicon from lexicon texts (token<TAB>valence[<TAB>...] lines, '#' comment lines;
+// VADER's lexicon and the crypto lexicon both read this way), later texts overriding earlier
+// ones; entries of more than two words are left out. Sorted by key.
+std::vector<PriorEntry> buildPrior(const std::vector<std::string>& lexicon_texts);
 
 struct Metrics {
   std::size_t count = 0;

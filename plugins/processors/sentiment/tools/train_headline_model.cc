@@ -3,7 +3,7 @@
 //   train_headline_model --data twitter-financial-news_train.csv --output headline_model.bin
 //                        [--evaluate held_out.csv]... [--l2 X] [--eta0 X] [--epochs N]
 //                        [--log2-buckets N] [--features ubc] [--char-ngrams MIN-MAX]
-//                        [--no-balance]
+//                        [--no-balance] [--prior-lexicon LEXICON]...
 //
 // Prints the cross-validated metrics (training file only) and, for each --evaluate file, the
 // metrics of the final model on it: those files are never used for training or tuning.
@@ -34,7 +34,7 @@ std::string readFile(const std::string& path) {
 int usage() {
   std::cerr << "usage: train_headline_model --data CSV [--output MODEL] [--evaluate CSV]... "
                "[--l2 X] [--eta0 X] [--epochs N] [--log2-buckets N] [--features ubc] "
-               "[--char-ngrams MIN-MAX] [--no-balance]\n";
+               "[--char-ngrams MIN-MAX] [--no-balance] [--prior-lexicon FILE]...\n";
   return 2;
 }
 
@@ -45,6 +45,7 @@ int main(int argc, char** argv) try {
   std::string data_path;
   std::string output_path;
   std::vector<std::string> evaluate_paths;
+  std::vector<std::string> prior_texts;
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--no-balance") {
@@ -59,6 +60,8 @@ int main(int argc, char** argv) try {
       output_path = value;
     } else if (arg == "--evaluate") {
       evaluate_paths.push_back(value);
+    } else if (arg == "--prior-lexicon") {
+      prior_texts.push_back(readFile(value));
     } else if (arg == "--l2") {
       config.l2 = std::stod(value);
     } else if (arg == "--eta0") {
@@ -68,7 +71,7 @@ int main(int argc, char** argv) try {
     } else if (arg == "--log2-buckets") {
       config.features.log2_buckets = static_cast<std::uint32_t>(std::stoul(value));
     } else if (arg == "--features") {
-      config.features.flags = 0;
+      config.features.flags &= FeatureConfig::kLexiconPrior;
       if (value.find('u') != std::string::npos) config.features.flags |= FeatureConfig::kUnigrams;
       if (value.find('b') != std::string::npos) config.features.flags |= FeatureConfig::kBigrams;
       if (value.find('c') != std::string::npos) config.features.flags |= FeatureConfig::kCharNgrams;
@@ -82,8 +85,11 @@ int main(int argc, char** argv) try {
     }
   }
   if (data_path.empty()) return usage();
+  if (prior_texts.empty()) config.features.flags &= ~FeatureConfig::kLexiconPrior;
+  config.prior = training::buildPrior(prior_texts);
   const auto data = training::parseLabelledCsv(readFile(data_path), data_path);
   std::printf("training data: %s, %zu rows\n", data_path.c_str(), data.size());
+  std::printf("prior lexicon: %zu entries\n", config.prior.size());
   std::printf(
       "config: log2_buckets=%u features=%u char_ngrams=%u-%u l2=%g eta0=%g epochs=%d "
       "folds=%d seed=%llu balance_classes=%d\n",
