@@ -108,10 +108,29 @@ void FeatureExtractor::addHash(std::uint64_t hash, float value) {
   features_.push_back({bucket, value});
 }
 
+FeatureExtractor::FeatureExtractor(FeatureConfig config, const std::vector<PriorEntry>& prior)
+    : config_(config) {
+  if (prior.empty()) return;
+  std::size_t size = 16;
+  while (size < prior.size() * 2) size *= 2;
+  prior_table_.assign(size, PriorEntry{0, 0});
+  for (const PriorEntry& e : prior) {
+    if (e.key == 0) continue;
+    std::size_t slot = mix(e.key) & (size - 1);
+    while (prior_table_[slot].key != 0 && prior_table_[slot].key != e.key) {
+      slot = (slot + 1) & (size - 1);
+    }
+    prior_table_[slot] = e;
+  }
+}
+
 float FeatureExtractor::priorValence(std::uint64_t key) const {
-  const auto it = std::lower_bound(prior_.begin(), prior_.end(), key,
-                                   [](const PriorEntry& e, std::uint64_t k) { return e.key < k; });
-  return it != prior_.end() && it->key == key ? it->valence : 0.0F;
+  const std::size_t mask = prior_table_.size() - 1;
+  for (std::size_t slot = mix(key) & mask;; slot = (slot + 1) & mask) {
+    const PriorEntry& e = prior_table_[slot];
+    if (e.key == key) return e.valence;
+    if (e.key == 0) return 0.0F;
+  }
 }
 
 std::optional<std::uint64_t> FeatureExtractor::priorKey(std::string_view phrase) {
@@ -199,7 +218,7 @@ const std::vector<Feature>& FeatureExtractor::extract(std::string_view text) {
     }
     if (!word_hashes_.empty()) addHash(bigramKey(previous, kEndMark));
   }
-  if ((config_.flags & FeatureConfig::kLexiconPrior) != 0 && !prior_.empty()) {
+  if ((config_.flags & FeatureConfig::kLexiconPrior) != 0 && !prior_table_.empty()) {
     for (std::size_t w = 0; w < word_hashes_.size(); ++w) {
       for (const float v :
            {priorValence(word_hashes_[w]),

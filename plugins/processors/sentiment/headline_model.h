@@ -64,8 +64,7 @@ struct PriorEntry {
 // value |valence| / 4. Reuses its buffers: one per thread.
 class FeatureExtractor {
  public:
-  explicit FeatureExtractor(FeatureConfig config, std::vector<PriorEntry> prior = {})
-      : config_(config), prior_(std::move(prior)) {}
+  explicit FeatureExtractor(FeatureConfig config, const std::vector<PriorEntry>& prior = {});
   const std::vector<Feature>& extract(std::string_view text);
   const FeatureConfig& config() const { return config_; }
   // The key of a lexicon entry of one or two words; nullopt for other lengths.
@@ -75,7 +74,9 @@ class FeatureExtractor {
   void addHash(std::uint64_t hash, float value = 1.0F);
   float priorValence(std::uint64_t key) const;
   FeatureConfig config_;
-  std::vector<PriorEntry> prior_;
+  // Open addressing, linear probing, power-of-two size, at most half full; key 0 marks a free
+  // slot (a prior key of 0 is dropped: a 2^-64 chance).
+  std::vector<PriorEntry> prior_table_;
   std::string word_;
   std::vector<std::uint64_t> word_hashes_;
   std::vector<Feature> features_;
