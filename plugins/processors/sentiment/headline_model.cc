@@ -40,15 +40,17 @@ std::uint64_t hashBytes(std::string_view s, std::uint64_t h = kFnvOffset) {
   return h;
 }
 
+// ASCII classes, independent of the C locale.
 bool isDigit(unsigned char c) { return c >= '0' && c <= '9'; }
-bool isWordByte(unsigned char c) {
-  return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || isDigit(c) || c >= 0x80;
-}
+bool isLetter(unsigned char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z'); }
+bool isWordByte(unsigned char c) { return isLetter(c) || isDigit(c) || c >= 0x80; }
+bool isSpace(unsigned char c) { return c == ' ' || (c >= '\t' && c <= '\r'); }
+char lower(unsigned char c) { return static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c); }
 bool startsWithUrl(std::string_view s) {
   auto lower_prefix = [&](std::string_view p) {
     if (s.size() < p.size()) return false;
     for (std::size_t i = 0; i < p.size(); ++i) {
-      if (static_cast<char>(std::tolower(static_cast<unsigned char>(s[i]))) != p[i]) return false;
+      if (lower(static_cast<unsigned char>(s[i])) != p[i]) return false;
     }
     return true;
   };
@@ -143,6 +145,7 @@ std::optional<std::uint64_t> FeatureExtractor::priorKey(std::string_view phrase)
 }
 
 const std::vector<Feature>& FeatureExtractor::extract(std::string_view text) {
+  text = text.substr(0, kMaxTextBytes);
   features_.clear();
   word_hashes_.clear();
   const bool chars = (config_.flags & FeatureConfig::kCharNgrams) != 0;
@@ -155,14 +158,13 @@ const std::vector<Feature>& FeatureExtractor::extract(std::string_view text) {
       ++i;
       continue;
     }
-    const bool ticker =
-        c == '$' && i + 1 < n && std::isalpha(static_cast<unsigned char>(text[i + 1]));
+    const bool ticker = c == '$' && i + 1 < n && isLetter(static_cast<unsigned char>(text[i + 1]));
     if (!ticker && !isWordByte(c)) {
       ++i;
       continue;
     }
     if (startsWithUrl(text.substr(i))) {
-      while (i < n && !std::isspace(static_cast<unsigned char>(text[i]))) ++i;
+      while (i < n && !isSpace(static_cast<unsigned char>(text[i]))) ++i;
       continue;
     }
     word_.clear();
@@ -174,7 +176,7 @@ const std::vector<Feature>& FeatureExtractor::extract(std::string_view text) {
     while (i < n) {
       const auto b = static_cast<unsigned char>(text[i]);
       if (isWordByte(b)) {
-        word_ += static_cast<char>(b >= 'A' && b <= 'Z' ? b - 'A' + 'a' : b);
+        word_ += lower(b);
         numeric = numeric && isDigit(b);
         ++i;
       } else if (b == '\'' && i + 1 < n && isWordByte(static_cast<unsigned char>(text[i + 1])) &&

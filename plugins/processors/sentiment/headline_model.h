@@ -61,9 +61,11 @@ struct PriorEntry {
 // bigrams including start/end marks, and character n-grams of each word. The vector is
 // L2-normalised so long and short texts weigh alike. With kLexiconPrior, each word or two-word
 // phrase found in `prior` (sorted by key) adds a "positive word" or "negative word" feature of
-// value |valence| / 4. Reuses its buffers: one per thread.
+// value |valence| / 4. Only the first kMaxTextBytes count (headlines are far shorter; it bounds
+// the work and the buffers). Reuses its buffers: one per thread.
 class FeatureExtractor {
  public:
+  static constexpr std::size_t kMaxTextBytes = 64 * 1024;
   explicit FeatureExtractor(FeatureConfig config, const std::vector<PriorEntry>& prior = {});
   const std::vector<Feature>& extract(std::string_view text);
   const FeatureConfig& config() const { return config_; }
@@ -108,7 +110,9 @@ class HeadlineModel {
   // wrong magic, another format version, truncated, or a checksum mismatch.
   static HeadlineModel parse(std::string_view bytes, const std::string& source);
   static HeadlineModel fromFile(const std::string& path);
-  static HeadlineModel builtin();  // data/headline_model.bin, embedded at build time
+  // data/headline_model.bin, embedded at build time (defined next to the embedded data, in the
+  // plugin's library).
+  static HeadlineModel builtin();
 
   // Logits before temperature scaling (what calibration and training diagnostics need).
   std::array<double, kHeadlineClasses> logits(std::span<const Feature> features) const;

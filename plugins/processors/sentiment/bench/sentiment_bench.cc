@@ -35,20 +35,26 @@ std::vector<std::string> articles() {
   return out;
 }
 
+// Calls `score` on the texts round robin, one per iteration; counts their bytes.
+template <typename Score>
+void scoreEach(benchmark::State& state, const std::vector<std::string>& texts, Score score) {
+  std::size_t bytes = 0;
+  std::size_t i = 0;
+  for (auto _ : state) {
+    const auto& t = texts[i++ % texts.size()];
+    benchmark::DoNotOptimize(score(t));
+    bytes += t.size();
+  }
+  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+}
+
 void BM_VaderScore(benchmark::State& state) {
   VaderLexicons lex = VaderLexicons::builtin();
   std::string error;
   lex.loadExtension(VaderLexicons::builtinCryptoLexicon(), error);
   VaderScorer scorer(std::move(lex), VaderScorer::Config{true});
   const auto texts = articles();
-  std::size_t bytes = 0;
-  std::size_t i = 0;
-  for (auto _ : state) {
-    const auto& t = texts[i++ % texts.size()];
-    benchmark::DoNotOptimize(scorer.score(t));
-    bytes += t.size();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  scoreEach(state, texts, [&](const std::string& t) { return scorer.score(t); });
 }
 BENCHMARK(BM_VaderScore);
 
@@ -63,28 +69,14 @@ void BM_HeadlineScore(benchmark::State& state) {
     texts.push_back(std::move(row.text));
   }
   HeadlineScorer scorer(HeadlineModel::builtin());
-  std::size_t bytes = 0;
-  std::size_t i = 0;
-  for (auto _ : state) {
-    const auto& t = texts[i++ % texts.size()];
-    benchmark::DoNotOptimize(scorer.score(t));
-    bytes += t.size();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  scoreEach(state, texts, [&](const std::string& t) { return scorer.score(t); });
 }
 BENCHMARK(BM_HeadlineScore);
 
 void BM_CoinTag(benchmark::State& state) {
   CoinTagger tagger(defaultAliasTable());
   const auto texts = articles();
-  std::size_t bytes = 0;
-  std::size_t i = 0;
-  for (auto _ : state) {
-    const auto& t = texts[i++ % texts.size()];
-    benchmark::DoNotOptimize(tagger.tag(t));
-    bytes += t.size();
-  }
-  state.SetBytesProcessed(static_cast<std::int64_t>(bytes));
+  scoreEach(state, texts, [&](const std::string& t) { return tagger.tag(t); });
 }
 BENCHMARK(BM_CoinTag);
 
