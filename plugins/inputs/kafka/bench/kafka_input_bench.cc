@@ -18,9 +18,9 @@
 
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
+#include "kafka/testing/metric_producer.h"
+#include "kafka/testing/mock_cluster.h"
 #include "kafka_input.h"
-#include "kafka_output.h"
-#include "mock_cluster.h"
 
 namespace {
 
@@ -59,16 +59,14 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
   const auto messages = state.range(0);
   cvagent::testing::MockCluster cluster(3, {"rawtrade:6"});
   {
-    cvagent::testing::TestContext ctx;
-    cvagent::outputs::kafka::KafkaOptions options;
-    options.brokers = {cluster.bootstrap()};
     // librdkafka 2.0.2's mock answers a Fetch with one message set per partition, so consumption
     // from it is paced by the producer's batch size: produce the data in big batches.
-    options.linger = std::chrono::milliseconds(50);
-    options.max_batch_bytes = {8 << 20};
-    options.max_message_bytes = {16 << 20};
-    options.properties = {{"batch.num.messages", "100000"}};
-    cvagent::outputs::kafka::KafkaOutput output(options, ctx);
+    cvagent::testing::MetricProducer producer(cluster.bootstrap(),
+                                              {{"linger.ms", "50"},
+                                               {"batch.size", std::to_string(8 << 20)},
+                                               {"message.max.bytes", std::to_string(16 << 20)},
+                                               {"batch.num.messages", "100000"},
+                                               {"compression.codec", "lz4"}});
     std::vector<Metric> batch;
     static const std::vector<std::string> pairs = {"BTC/USD", "ETH/USD", "SOL/USD",
                                                    "ADA/USD", "DOT/USD", "LINK/USD"};
@@ -83,13 +81,11 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
                           .field("ord_type", "limit")
                           .time(1'795'962'600'123'456'000 + i));
     }
-    for (std::size_t from = 0; from < batch.size(); from += 100000) {
-      const auto n = std::min<std::size_t>(100000, batch.size() - from);
-      if (output.write(std::span<const Metric>(batch).subspan(from, n)).status() !=
-          cvagent::WriteStatus::kOk) {
-        state.SkipWithError("producing the test data failed");
-        return;
-      }
+    try {
+      producer.produce(batch);
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      return;
     }
   }
   int group = 0;

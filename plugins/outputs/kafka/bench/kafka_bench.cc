@@ -8,11 +8,11 @@
 #include <string>
 #include <vector>
 
+#include "contract/kafka_json.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
+#include "kafka/testing/mock_cluster.h"
 #include "kafka_output.h"
-#include "kafka_shapes.h"
-#include "mock_cluster.h"
 
 namespace {
 
@@ -44,7 +44,7 @@ void BM_EncodeTradeShape(benchmark::State& state) {
   for (auto _ : state) {
     for (const auto& m : metrics) {
       out.clear();
-      cvagent::kafka::appendShapedJson(m, out);
+      cvagent::contract::appendJson(m, out);
       benchmark::DoNotOptimize(out.data());
     }
   }
