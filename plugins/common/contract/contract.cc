@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "cvagent/options.h"
+
 namespace cvagent::contract {
 namespace {
 
@@ -238,25 +240,28 @@ const std::string* keyOf(const Metric& metric) {
   return kind ? metric.tag(kind->key_tag) : nullptr;
 }
 
+const std::map<std::string, std::string>& legacyAssetCodes() {
+  static const std::map<std::string, std::string> codes{
+      {"XBT", "BTC"},  {"XXBT", "BTC"}, {"XDG", "DOGE"}, {"XXDG", "DOGE"}, {"XETH", "ETH"},
+      {"XLTC", "LTC"}, {"XXRP", "XRP"}, {"XXLM", "XLM"}, {"XXMR", "XMR"},  {"XZEC", "ZEC"},
+      {"XETC", "ETC"}, {"XREP", "REP"}, {"XMLN", "MLN"}, {"ZUSD", "USD"},  {"ZEUR", "EUR"},
+      {"ZGBP", "GBP"}, {"ZJPY", "JPY"}, {"ZCAD", "CAD"}, {"ZAUD", "AUD"},  {"ZCHF", "CHF"}};
+  return codes;
+}
+
+std::string_view legacyAssetSpelling(std::string_view asset) {
+  if (asset == "BTC") return "XBT";
+  if (asset == "DOGE") return "XDG";
+  return asset;
+}
+
 std::string intervalLabel(std::chrono::nanoseconds interval) {
-  const std::int64_t ns = interval.count();
-  if (ns == 0) return "0s";
-  struct Unit {
-    const char* suffix;
-    std::int64_t ns;
-  };
-  static constexpr Unit kUnits[] = {{"w", 7 * 86400'000'000'000},
-                                    {"d", 86400'000'000'000},
-                                    {"h", 3600'000'000'000},
-                                    {"m", 60'000'000'000},
-                                    {"s", 1'000'000'000},
-                                    {"ms", 1'000'000},
-                                    {"us", 1'000},
-                                    {"ns", 1}};
-  for (const auto& u : kUnits) {
-    if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
+  // The SDK's duration spelling (d, h, m, s...), with weeks first: 10080 minutes is `1w`.
+  constexpr std::chrono::nanoseconds kWeek = std::chrono::hours(24 * 7);
+  if (interval.count() != 0 && interval % kWeek == std::chrono::nanoseconds::zero()) {
+    return std::to_string(interval / kWeek) + "w";
   }
-  return std::to_string(ns) + "ns";
+  return detail::formatDuration(interval);
 }
 
 std::string cleanCoinList(std::string_view coins) {

@@ -10,6 +10,7 @@
 
 #include <chrono>
 #include <cstdint>
+#include <map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -106,6 +107,13 @@ std::string kindNames();
 std::string_view topicOf(const Metric& metric);
 // The Kafka message key of a metric (its kind's key tag), or nullptr.
 const std::string* keyOf(const Metric& metric);
+
+// Kraken's legacy asset codes (REST keys, WS v1 names) and the codes the contract uses (WS v2,
+// ISO-style): XBT and XXBT are BTC, XDG is DOGE, ZUSD is USD...
+const std::map<std::string, std::string>& legacyAssetCodes();
+// How the replaced stack's consumers spell an asset in a pair (Kraken WS v1: `XBT/USD`): BTC is
+// XBT, DOGE is XDG, any other code as it is.
+std::string_view legacyAssetSpelling(std::string_view asset);
 
 // Canonical interval labels (candle `interval` tag, and everything else that names a window): the
 // largest of w, d, h, m, s, ms, us, ns that divides it, so 10080 minutes is `1w` (never `7d`),

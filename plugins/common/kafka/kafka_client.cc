@@ -47,4 +47,36 @@ void ClientEvents::onError(rd_kafka_t* rk, int err, const char* reason, void* op
   }
 }
 
+rd_kafka_resp_err_t produce(rd_kafka_t* producer, const OutgoingMessage& message,
+                            std::chrono::steady_clock::time_point deadline) {
+  const std::string* key = message.key;
+  rd_kafka_vu_t args[8];
+  args[0].vtype = RD_KAFKA_VTYPE_RKT;
+  args[0].u.rkt = message.topic;
+  args[1].vtype = RD_KAFKA_VTYPE_PARTITION;
+  args[1].u.i32 = RD_KAFKA_PARTITION_UA;
+  args[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
+  args[2].u.i = RD_KAFKA_MSG_F_COPY;
+  args[3].vtype = RD_KAFKA_VTYPE_VALUE;
+  args[3].u.mem = {const_cast<char*>(message.value.data()), message.value.size()};
+  args[4].vtype = RD_KAFKA_VTYPE_KEY;
+  args[4].u.mem = {key ? const_cast<char*>(key->data()) : nullptr, key ? key->size() : 0};
+  args[5].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
+  args[5].u.i64 = message.timestamp_ms;
+  args[6].vtype = RD_KAFKA_VTYPE_HEADERS;
+  args[6].u.headers = message.headers;
+  args[7].vtype = RD_KAFKA_VTYPE_OPAQUE;
+  args[7].u.ptr = message.opaque;
+  for (;;) {
+    rd_kafka_error_t* error = rd_kafka_produceva(producer, args, 8);
+    const rd_kafka_resp_err_t err = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
+    if (error) rd_kafka_error_destroy(error);
+    // A full local queue drains as reports come in: serve them, bounded by the deadline.
+    if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || std::chrono::steady_clock::now() >= deadline) {
+      return err;
+    }
+    rd_kafka_poll(producer, 10);
+  }
+}
+
 }  // namespace cvagent::kafka

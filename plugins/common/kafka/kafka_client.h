@@ -5,8 +5,11 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
+#include <cstdint>
 #include <functional>
 #include <string>
+#include <string_view>
 
 #include "cvagent/logger.h"
 #include "cvagent/plugin_context.h"
@@ -42,5 +45,21 @@ class ClientEvents {
   OnFatal on_fatal_;
   LogRateLimiter error_log_;
 };
+
+// One message for produce(). The value and key are copied; the partition is the configured
+// partitioner's choice from the key.
+struct OutgoingMessage {
+  rd_kafka_topic_t* topic;
+  std::string_view value;
+  const std::string* key;       // nullptr: no key (not an empty one)
+  std::int64_t timestamp_ms;    // the message's CreateTime
+  rd_kafka_headers_t* headers;  // librdkafka's once produced; still the caller's on error
+  void* opaque;                 // the delivery report's `_private`
+};
+
+// Queues `message` on `producer`. While the local queue is full, serves delivery reports (they
+// drain it) and tries again until `deadline`. The error when it could not be queued.
+rd_kafka_resp_err_t produce(rd_kafka_t* producer, const OutgoingMessage& message,
+                            std::chrono::steady_clock::time_point deadline);
 
 }  // namespace cvagent::kafka

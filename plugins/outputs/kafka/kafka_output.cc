@@ -7,6 +7,7 @@
 
 #include "contract/contract.h"
 #include "contract/kafka_json.h"
+#include "kafka/kafka_client.h"
 #include "kafka/kafka_config.h"
 
 namespace cvagent::outputs::kafka {
@@ -354,32 +355,9 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
                         static_cast<ssize_t>(metric.name().size()));
     rd_kafka_header_add(headers, "cvagent_version", -1, version.data(),
                         static_cast<ssize_t>(version.size()));
-    rd_kafka_vu_t args[8];
-    args[0].vtype = RD_KAFKA_VTYPE_RKT;
-    args[0].u.rkt = topic;
-    args[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-    args[1].u.i32 = RD_KAFKA_PARTITION_UA;
-    args[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    args[2].u.i = RD_KAFKA_MSG_F_COPY;
-    args[3].vtype = RD_KAFKA_VTYPE_VALUE;
-    args[3].u.mem = {value_buffer_.data(), value_buffer_.size()};
-    args[4].vtype = RD_KAFKA_VTYPE_KEY;
-    args[4].u.mem = {key ? const_cast<char*>(key->data()) : nullptr, key ? key->size() : 0};
-    args[5].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-    args[5].u.i64 = metric.time() / 1'000'000;
-    args[6].vtype = RD_KAFKA_VTYPE_HEADERS;
-    args[6].u.headers = headers;
-    args[7].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    args[7].u.ptr = &slot;
-    rd_kafka_resp_err_t err;
-    for (;;) {
-      rd_kafka_error_t* error = rd_kafka_produceva(producer_, args, 8);
-      err = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-      if (error) rd_kafka_error_destroy(error);
-      // A full local queue drains as reports come in: serve them, bounded by the deadline.
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || Clock::now() >= deadline) break;
-      rd_kafka_poll(producer_, 10);
-    }
+    const rd_kafka_resp_err_t err = cvagent::kafka::produce(
+        producer_, {topic, value_buffer_, key, metric.time() / 1'000'000, headers, &slot},
+        deadline);
     if (err) {
       rd_kafka_headers_destroy(headers);  // ours again when produce fails
       slot.reported = true;

@@ -1,5 +1,7 @@
 #include "tables.h"
 
+#include "cvagent/text.h"
+
 #include <fmt/format.h>
 
 #include <cctype>
@@ -42,24 +44,7 @@ void RowBuilder::time(std::int64_t ns) {
 void RowBuilder::text(std::string_view value) {
   separator();
   if (format_ == RowFormat::kCopyText) {
-    for (char c : value) {
-      switch (c) {
-        case '\\':
-          buffer_ += "\\\\";
-          break;
-        case '\t':
-          buffer_ += "\\t";
-          break;
-        case '\n':
-          buffer_ += "\\n";
-          break;
-        case '\r':
-          buffer_ += "\\r";
-          break;
-        default:
-          buffer_ += c;
-      }
-    }
+    appendTsvEscaped(value, buffer_);
   } else {
     // The session runs with standard_conforming_strings = on: only the quote needs doubling.
     buffer_ += '\'';
@@ -224,10 +209,9 @@ const std::vector<TableSpec>& tables() {
 }
 
 const TableSpec* tableFor(std::string_view metric_name) {
-  for (const auto& spec : tables()) {
-    if (spec.metric == metric_name) return &spec;
-  }
-  return nullptr;
+  // tables() follows contract::kinds(), index for index.
+  const contract::Kind* kind = contract::kindOf(metric_name);
+  return kind ? &tables()[static_cast<std::size_t>(kind - contract::kinds().data())] : nullptr;
 }
 
 std::string knownMetricNames() { return contract::kindNames(); }

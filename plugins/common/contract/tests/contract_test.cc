@@ -83,6 +83,15 @@ TEST(Contract, IntervalLabelsAreCanonical) {
   EXPECT_EQ(intervalLabel(0s), "0s");
 }
 
+TEST(Contract, LegacyAssetSpellings) {
+  EXPECT_EQ(legacyAssetCodes().at("XBT"), "BTC");
+  EXPECT_EQ(legacyAssetCodes().at("XXBT"), "BTC");
+  EXPECT_EQ(legacyAssetCodes().at("ZUSD"), "USD");
+  EXPECT_EQ(legacyAssetSpelling("BTC"), "XBT");
+  EXPECT_EQ(legacyAssetSpelling("DOGE"), "XDG");
+  EXPECT_EQ(legacyAssetSpelling("ETH"), "ETH");
+}
+
 TEST(Contract, CoinListsAreCleanedOneWayForEverySink) {
   EXPECT_EQ(cleanCoinList("BTC, ETH,,SOL"), "BTC,ETH,SOL");
   EXPECT_EQ(cleanCoinList(" \t, ,"), "");

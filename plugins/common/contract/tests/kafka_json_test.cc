@@ -141,45 +141,24 @@ TEST(KafkaShapes, MalformedValuesSayWhy) {
   EXPECT_FALSE(parseValue(parser, "trade,pair=X price=", "", 0, out, error));
 }
 
-// book and book_level had a table but no Kafka shape: now they have one, keyed by pair.
-TEST(KafkaShapes, BookHasAShapeOfItsOwn) {
+// book and book_level had a table but no Kafka shape: now they have one each, keyed by pair.
+TEST(KafkaShapes, BookKindsHaveShapesOfTheirOwn) {
   simdjson::dom::parser parser;
-  const Metric book = cvagent::testing::MetricBuilder("book")
-                          .tag("exchange", "kraken")
-                          .tag("pair", "BTC/USD")
-                          .field("best_bid", FieldValue{95863.1})
-                          .field("best_bid_qty", FieldValue{0.5})
-                          .field("best_ask", FieldValue{95863.3})
-                          .field("best_ask_qty", FieldValue{1.5})
-                          .field("spread", FieldValue{0.2})
-                          .field("mid", FieldValue{95863.2})
-                          .field("checksum", FieldValue{std::int64_t{3310070434}})
-                          .time(testing::kEventNs);
-  EXPECT_EQ(topicOf(book), "book");
-  ASSERT_NE(keyOf(book), nullptr);
-  EXPECT_EQ(*keyOf(book), "BTC/USD");
-  std::string json;
-  appendJson(book, json);
-  auto object = parser.parse(json).get_object().value();
-  EXPECT_DOUBLE_EQ(object["best_bid"].get_double().value(), 95863.1);
-  EXPECT_DOUBLE_EQ(object["timestamp"].get_double().value(), 1795962600.123456);
-  Metric back;
-  std::string error;
-  ASSERT_TRUE(parseValue(parser, json, "book", 0, back, error)) << error << "\n" << json;
-  EXPECT_EQ(back, book) << json;
-
-  const Metric level = cvagent::testing::MetricBuilder("book_level")
-                           .tag("exchange", "kraken")
-                           .tag("pair", "BTC/USD")
-                           .tag("side", "bid")
-                           .tag("level", "3")
-                           .field("price", FieldValue{95860.0})
-                           .field("qty", FieldValue{2.0})
-                           .time(testing::kEventNs);
-  json.clear();
-  appendJson(level, json);
-  ASSERT_TRUE(parseValue(parser, json, "book_level", 0, back, error)) << error << "\n" << json;
-  EXPECT_EQ(back, level) << json;
+  for (const Metric& metric : testing::bookKinds()) {
+    SCOPED_TRACE(metric.name());
+    EXPECT_EQ(topicOf(metric), metric.name());
+    ASSERT_NE(keyOf(metric), nullptr);
+    EXPECT_EQ(*keyOf(metric), "BTC/USD");
+    std::string json;
+    appendJson(metric, json);
+    auto object = parser.parse(json).get_object().value();
+    EXPECT_EQ(std::string_view(object["pair"].get_string().value()), "BTC/USD");
+    EXPECT_DOUBLE_EQ(object["timestamp"].get_double().value(), 1795962600.123456);
+    Metric back;
+    std::string error;
+    ASSERT_TRUE(parseValue(parser, json, metric.name(), 0, back, error)) << error << "\n" << json;
+    EXPECT_EQ(back, metric) << json;
+  }
 }
 
 }  // namespace

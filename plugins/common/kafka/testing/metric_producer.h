@@ -5,6 +5,8 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <chrono>
+#include <map>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -13,6 +15,7 @@
 #include "contract/kafka_json.h"
 #include "cvagent/codec.h"
 #include "cvagent/metric.h"
+#include "kafka/kafka_client.h"
 
 namespace cvagent::testing {
 
@@ -30,7 +33,10 @@ class MetricProducer {
     producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf, errstr, sizeof(errstr));
     if (!producer_) throw std::runtime_error(errstr);
   }
-  ~MetricProducer() { rd_kafka_destroy(producer_); }
+  ~MetricProducer() {
+    for (auto& [name, topic] : topics_) rd_kafka_topic_destroy(topic);
+    rd_kafka_destroy(producer_);
+  }
   MetricProducer(const MetricProducer&) = delete;
   MetricProducer& operator=(const MetricProducer&) = delete;
 
@@ -50,29 +56,9 @@ class MetricProducer {
       rd_kafka_headers_t* headers = rd_kafka_headers_new(1);
       rd_kafka_header_add(headers, "metric", -1, metric.name().data(),
                           static_cast<ssize_t>(metric.name().size()));
-      rd_kafka_vu_t args[7];
-      args[0].vtype = RD_KAFKA_VTYPE_TOPIC;
-      args[0].u.cstr = topic.c_str();
-      args[1].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-      args[1].u.i = RD_KAFKA_MSG_F_COPY;
-      args[2].vtype = RD_KAFKA_VTYPE_VALUE;
-      args[2].u.mem = {value.data(), value.size()};
-      args[3].vtype = RD_KAFKA_VTYPE_KEY;
-      args[3].u.mem = {key ? const_cast<char*>(key->data()) : nullptr, key ? key->size() : 0};
-      args[4].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-      args[4].u.i64 = metric.time() / 1'000'000;
-      args[5].vtype = RD_KAFKA_VTYPE_HEADERS;
-      args[5].u.headers = headers;
-      args[6].vtype = RD_KAFKA_VTYPE_OPAQUE;
-      args[6].u.ptr = &failed_;
-      rd_kafka_resp_err_t err;
-      for (;;) {
-        rd_kafka_error_t* error = rd_kafka_produceva(producer_, args, 7);
-        err = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-        if (error) rd_kafka_error_destroy(error);
-        if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL) break;
-        rd_kafka_poll(producer_, 10);
-      }
+      const rd_kafka_resp_err_t err = kafka::produce(
+          producer_, {topicHandle(topic), value, key, metric.time() / 1'000'000, headers, &failed_},
+          std::chrono::steady_clock::now() + std::chrono::seconds(30));
       if (err) {
         rd_kafka_headers_destroy(headers);
         throw std::runtime_error(std::string("produce failed: ") + rd_kafka_err2str(err));
@@ -96,7 +82,14 @@ class MetricProducer {
     if (message->err) *static_cast<int*>(message->_private) += 1;
   }
 
+  rd_kafka_topic_t* topicHandle(const std::string& name) {
+    auto& topic = topics_[name];
+    if (!topic) topic = rd_kafka_topic_new(producer_, name.c_str(), nullptr);
+    return topic;
+  }
+
   rd_kafka_t* producer_ = nullptr;
+  std::map<std::string, rd_kafka_topic_t*> topics_;
   int failed_ = 0;
 };
 

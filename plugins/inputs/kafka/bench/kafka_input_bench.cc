@@ -16,6 +16,10 @@
 #include <thread>
 #include <vector>
 
+#include <simdjson.h>
+
+#include "contract/kafka_json.h"
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
 #include "kafka/testing/metric_producer.h"
@@ -54,6 +58,52 @@ class CountingEmitter final : public cvagent::Emitter {
   }
   std::atomic<std::int64_t> count{0};
 };
+
+// Decoding alone: topic shapes back into metrics, as handle() does for each message.
+void decodeShapes(benchmark::State& state, const std::vector<Metric>& metrics) {
+  std::vector<std::pair<std::string, std::string>> shaped;  // kind, JSON
+  for (const Metric& m : metrics) {
+    std::string json;
+    cvagent::contract::appendJson(m, json);
+    shaped.emplace_back(m.name(), std::move(json));
+  }
+  simdjson::dom::parser parser;
+  Metric out;
+  std::string error;
+  for (auto _ : state) {
+    for (const auto& [kind, json] : shaped) {
+      if (!cvagent::contract::parseValue(parser, json, kind, 0, out, error)) {
+        state.SkipWithError(error.c_str());
+        return;
+      }
+      benchmark::DoNotOptimize(out);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(shaped.size()));
+}
+
+void BM_DecodeTradeShape(benchmark::State& state) {
+  std::vector<Metric> trades;
+  for (std::int64_t i = 0; i < 1000; ++i) {
+    trades.push_back(cvagent::testing::MetricBuilder("trade")
+                         .tag("exchange", "kraken")
+                         .tag("pair", i % 2 ? "BTC/USD" : "ETH/USD")
+                         .tag("side", i % 2 ? "buy" : "sell")
+                         .field("price", FieldValue{95863.2 + static_cast<double>(i % 100)})
+                         .field("volume", FieldValue{0.0125})
+                         .field("trade_id", FieldValue{i})
+                         .field("ord_type", "limit")
+                         .field("receive_time", FieldValue{std::int64_t{1'795'962'600'123'456'789}})
+                         .time(1'795'962'600'123'456'000 + i));
+  }
+  decodeShapes(state, trades);
+}
+BENCHMARK(BM_DecodeTradeShape);
+
+void BM_DecodeEveryKind(benchmark::State& state) {
+  decodeShapes(state, cvagent::testing::everyKind());
+}
+BENCHMARK(BM_DecodeEveryKind);
 
 void BM_ConsumeFromMockCluster(benchmark::State& state) {
   const auto messages = state.range(0);

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "contract/kafka_json.h"
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
 #include "kafka/testing/mock_cluster.h"
@@ -51,6 +52,21 @@ void BM_EncodeTradeShape(benchmark::State& state) {
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metrics.size()));
 }
 BENCHMARK(BM_EncodeTradeShape);
+
+// One metric of every kind of the contract (article's nested legacy keys, alert's milliseconds...).
+void BM_EncodeEveryKind(benchmark::State& state) {
+  const auto metrics = cvagent::testing::everyKind();
+  std::string out;
+  for (auto _ : state) {
+    for (const auto& m : metrics) {
+      out.clear();
+      cvagent::contract::appendJson(m, out);
+      benchmark::DoNotOptimize(out.data());
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metrics.size()));
+}
+BENCHMARK(BM_EncodeEveryKind);
 
 void BM_ProduceToMockCluster(benchmark::State& state) {
   cvagent::testing::MockCluster cluster(3, {"rawtrade:6"});
