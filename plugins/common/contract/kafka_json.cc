@@ -4,7 +4,9 @@
 #include <simdjson.h>
 
 #include <cmath>
+#include <functional>
 #include <optional>
+#include <stdexcept>
 
 #include "cvagent/codec.h"
 
@@ -18,14 +20,39 @@ using codec::appendJsonValue;
 // The legacy quirks of a shape beyond renamed members (seed-system.md §3).
 enum class Legacy : std::uint8_t { kNone, kTicker, kArticle };
 
-Legacy legacyOf(const Kind& kind) {
-  if (kind.name == "ticker") return Legacy::kTicker;
-  if (kind.name == "article") return Legacy::kArticle;
-  return Legacy::kNone;
+// What encoding a kind needs beyond its members, worked out once per kind (index = kind id).
+struct ShapeTraits {
+  Legacy legacy = Legacy::kNone;
+  bool respells_tags = false;  // a tag with a legacy key or values (trade side, article source)
+};
+
+const ShapeTraits& traitsOf(const Kind& kind) {
+  static const std::vector<ShapeTraits> traits = [] {
+    std::vector<ShapeTraits> all;
+    for (const Kind& k : kinds()) {
+      ShapeTraits t;
+      if (k.name == "ticker") t.legacy = Legacy::kTicker;
+      if (k.name == "article") t.legacy = Legacy::kArticle;
+      for (const Member& m : k.members) {
+        t.respells_tags |= m.from == From::kTag && (!m.json.empty() || m.rule == Rule::kSideLetter);
+      }
+      all.push_back(t);
+    }
+    return all;
+  }();
+  const Kind* first = kinds().data();
+  if (std::less<const Kind*>()(&kind, first) ||
+      !std::less<const Kind*>()(&kind, first + kinds().size())) {
+    throw std::invalid_argument("a Kafka shape of a kind that is not one of contract::kinds()");
+  }
+  return traits[static_cast<std::size_t>(&kind - first)];
 }
+
+Legacy legacyOf(const Kind& kind) { return traitsOf(kind).legacy; }
 
 // The tag member of `kind` spelled or valued differently in its shape, or nullptr.
 const Member* respelledTag(const Kind& kind, std::string_view key) {
+  if (!traitsOf(kind).respells_tags) return nullptr;
   for (const Member& m : kind.members) {
     if (m.from == From::kTag && (!m.json.empty() || m.rule == Rule::kSideLetter) && m.key == key) {
       return &m;
