@@ -39,8 +39,7 @@ std::vector<Metric> trades(std::size_t n) {
   return out;
 }
 
-void BM_EncodeTradeShape(benchmark::State& state) {
-  const auto metrics = trades(1000);
+void encodeAll(benchmark::State& state, const std::vector<Metric>& metrics) {
   std::string out;
   for (auto _ : state) {
     for (const auto& m : metrics) {
@@ -51,20 +50,13 @@ void BM_EncodeTradeShape(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metrics.size()));
 }
+
+void BM_EncodeTradeShape(benchmark::State& state) { encodeAll(state, trades(1000)); }
 BENCHMARK(BM_EncodeTradeShape);
 
 // One metric of every kind of the contract (article's nested legacy keys, alert's milliseconds...).
 void BM_EncodeEveryKind(benchmark::State& state) {
-  const auto metrics = cvagent::testing::everyKind();
-  std::string out;
-  for (auto _ : state) {
-    for (const auto& m : metrics) {
-      out.clear();
-      cvagent::contract::appendJson(m, out);
-      benchmark::DoNotOptimize(out.data());
-    }
-  }
-  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metrics.size()));
+  encodeAll(state, cvagent::testing::everyKind());
 }
 BENCHMARK(BM_EncodeEveryKind);
 
