@@ -94,6 +94,32 @@ inline std::vector<Metric> everyKind() {
   };
 }
 
+// The order book kinds inputs.kraken emits (no Kafka shape in the replaced stack).
+inline std::vector<Metric> bookKinds() {
+  return {
+      MetricBuilder("book")
+          .tag("exchange", "kraken")
+          .tag("pair", "BTC/USD")
+          .field("best_bid", FieldValue{95863.1})
+          .field("best_bid_qty", FieldValue{0.5})
+          .field("best_ask", FieldValue{95863.3})
+          .field("best_ask_qty", FieldValue{1.5})
+          .field("spread", FieldValue{0.2})
+          .field("mid", FieldValue{95863.2})
+          .field("checksum", FieldValue{std::int64_t{3310070434}})
+          .field("receive_time", FieldValue{std::int64_t{kEventNs + 1'000}})
+          .time(kEventNs),
+      MetricBuilder("book_level")
+          .tag("exchange", "kraken")
+          .tag("pair", "BTC/USD")
+          .tag("side", "bid")
+          .tag("level", "3")
+          .field("price", FieldValue{95860.0})
+          .field("qty", FieldValue{2.0})
+          .time(kEventNs),
+  };
+}
+
 // Field order is the producer's; two metrics are the same data when their sorted fields match.
 inline Metric sortedFields(const Metric& m) {
   Metric out(m.name(), m.time());
