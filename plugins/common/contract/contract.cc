@@ -157,7 +157,7 @@ std::vector<Kind> declare() {
                            with(field("type", T::kText, "", Need::kOptional, "alert_type"),
                                 Rule::kAlertType),
                            tagOr("rule", ""), tag("severity", {}, Need::kOptional),
-                           field("message", T::kText, "")},
+                           field("message", T::kText, ""), field("resolved", T::kBool, "")},
                .table_key = {"pair", "timestamp", "rule"}});
   // sentiment_score keeps the old 0..1 scale; the -1..1 mean goes to sentiment_compound.
   k.push_back(
@@ -187,11 +187,9 @@ std::vector<Kind> declare() {
                    field("ci_low", T::kDouble, kQuote, Need::kOptional, "confidence_interval_low"),
                    field("ci_high", T::kDouble, kQuote, Need::kOptional,
                          "confidence_interval_high"),
-                   [] {
-                     Member horizon = field("horizon", T::kText, "duration");
-                     horizon.need = Need::kDefault;
-                     return horizon;
-                   }()},
+                   // A tag: processors.forecast emits one series per horizon, and the
+                   // horizon is part of the row's key (a field would merge 1m and 5m).
+                   tagOr("horizon", "")},
        .table_key = {"crypto_symbol", "timestamp", "model_name", "horizon"},
        .upsert = true});
   for (Kind& kind : k) {

@@ -83,13 +83,13 @@ inline std::vector<Metric> everyKind() {
           .field("message", "BTC/USD fell 0.75%")
           .time(1'795'962'600'123'000'000),  // alerts travel in milliseconds
       MetricBuilder("prediction")
+          .tag("horizon", "5m")
           .tag("model", "moving_average")
           .tag("symbol", "BTC")
           .field("predicted_price", FieldValue{95900.0})
           .field("actual_price", FieldValue{95863.2})
           .field("ci_low", FieldValue{95000.0})
           .field("ci_high", FieldValue{96800.0})
-          .field("horizon", "5m")
           .time(kEventNs),
   };
 }
