@@ -510,12 +510,9 @@ class KrakenInput::Impl {
 
   void malformed(const std::string& reason, std::string_view frame) {
     malformed_.inc();
-    std::uint64_t suppressed = 0;
-    if (malformed_log_.allow(suppressed)) {
-      ctx_.logger().warn("malformed frame from {} ({}; {} similar suppressed): {}",
-                         options_.replay.empty() ? options_.url : options_.replay, reason,
-                         suppressed, excerpt(frame));
-    }
+    malformed_log_.warn(ctx_.logger(), "malformed frame from {} ({}): {}",
+                        options_.replay.empty() ? options_.url : options_.replay, reason,
+                        excerpt(frame));
   }
 
   void onAck(const FrameResult& r) {

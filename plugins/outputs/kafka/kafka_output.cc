@@ -54,8 +54,7 @@ void KafkaOptions::describe(Schema<KafkaOptions>& s) {
   s.option("format", &KafkaOptions::format,
            "Message value: json (the topic's JSON shape for contract metrics, the generic JSON "
            "form for others), metric_json (always the generic JSON form) or influx (line "
-           "protocol).")
-      .oneOf({"json", "metric_json", "influx"});
+           "protocol).");
   s.option("acks", &KafkaOptions::acks, "Acknowledgements the leader waits for.")
       .oneOf({"all", "1", "0"});
   s.option("idempotence", &KafkaOptions::idempotence,
@@ -139,16 +138,17 @@ KafkaOutput::KafkaOutput(const KafkaOptions& options, PluginContext& context)
                                 "Messages Kafka can never take (too large, unknown topic...).")),
       retried_(context.counter("messages_retried_total",
                                "Messages handed back to the core for a later retry.")) {
-  shaped_json_ = options_.format == "json";
-  codec_format_ = options_.format == "influx" ? codec::Format::kInflux : codec::Format::kJson;
+  shaped_json_ = options_.format == KafkaFormat::kJson;
+  codec_format_ =
+      options_.format == KafkaFormat::kInflux ? codec::Format::kInflux : codec::Format::kJson;
   topics_by_metric_ = cvagent::kafka::defaultTopics();
   for (const auto& [metric, topic] : options_.topics) topics_by_metric_[metric] = topic;
   // Fails early on a bad property, with the key named, not at the first write.
   createProducer();
   context_.logger().info(
       "brokers {}, format {}, acks {}, idempotence {}, compression {}{}",
-      fmt::join(options_.brokers, ","), options_.format, options_.acks, options_.idempotence,
-      options_.compression,
+      fmt::join(options_.brokers, ","), enumName(options_.format), options_.acks,
+      options_.idempotence, options_.compression,
       options_.properties.empty()
           ? std::string()
           : ", properties: " + cvagent::kafka::describeProperties(options_.properties));
@@ -316,12 +316,7 @@ void KafkaOutput::onError(rd_kafka_t* rk, int err, const char* reason, void* opa
     self->context_.logger().error("fatal producer error, recreating the producer: {}", why);
     return;
   }
-  std::uint64_t suppressed = 0;
-  if (self->error_log_.allow(suppressed)) {
-    self->context_.logger().warn(
-        "kafka: {}{}", reason,
-        suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : std::string());
-  }
+  self->error_log_.warn(self->context_.logger(), "kafka: {}", reason);
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     self->context_.setHealth(HealthState::kDegraded, reason);
   }
@@ -452,13 +447,8 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
         break;
       case WriteStatus::kReject: {
         ++reject_count;
-        std::uint64_t suppressed = 0;
-        if (reject_log_.allow(suppressed)) {
-          context_.logger().warn(
-              "rejected a {} metric for topic {}: {}{}", batch[i].name(), topicFor(batch[i]),
-              reason,
-              suppressed ? fmt::format(" ({} more suppressed)", suppressed) : std::string());
-        }
+        reject_log_.warn(context_.logger(), "rejected a {} metric for topic {}: {}",
+                         batch[i].name(), topicFor(batch[i]), reason);
         result.set(i, status, std::move(reason));
         break;
       }

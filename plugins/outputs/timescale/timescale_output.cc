@@ -27,11 +27,11 @@ bool endsSession(const std::string& sqlstate) {
 
 std::string resolveConnection(const TimescaleOptions& options) {
   if (options.connection_file.empty()) return options.connection.reveal();
-  std::string value, error;
-  if (!detail::readSecretFile(options.connection_file, value, error)) {
-    throw std::invalid_argument("connection_file: " + error);
+  try {
+    return Secret::fromFile(options.connection_file).reveal();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("connection_file: ") + e.what());
   }
-  return value;
 }
 
 }  // namespace

@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "cvagent/testing/bind_options.h"
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
@@ -286,16 +287,12 @@ TEST(NormalizeMappings, RenamesAndDropsRunFirstAndRespectTheMetricName) {
 }
 
 TEST(NormalizeConfig, RejectsBadValues) {
-  NormalizeOptions o;
-  o.pair_style = "v3";
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  o = NormalizeOptions{};
-  o.time_unit = "minutes";
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  o = NormalizeOptions{};
-  o.pair_aliases = {{"XBTUSD", "BTCUSD"}};
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  EXPECT_NO_THROW(validate(NormalizeOptions{}));
+  using cvagent::testing::bindOptions;
+  EXPECT_THROW(bindOptions<NormalizeOptions>("pair_style: v3"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<NormalizeOptions>("time_unit: minutes"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<NormalizeOptions>("pair_aliases: {XBTUSD: BTCUSD}"),
+               std::invalid_argument);
+  EXPECT_NO_THROW(bindOptions<NormalizeOptions>(""));
 }
 
 // --- recordings ------------------------------------------------------------------------------

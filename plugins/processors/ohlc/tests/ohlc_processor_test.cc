@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 
+#include "cvagent/testing/bind_options.h"
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
@@ -435,13 +436,13 @@ TEST(Ohlc, PassTradesFalseConsumesTrades) {
 }
 
 TEST(Ohlc, RejectsBadIntervals) {
-  EXPECT_THROW(validate(options({500ms}, 0s)), std::invalid_argument);
-  EXPECT_THROW(validate(options({1min, 1min}, 0s)), std::invalid_argument);
-  EXPECT_THROW(validate(options({}, 0s)), std::invalid_argument);
-  OhlcOptions o = options({1min}, 0s);
-  o.fill = "zero";
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  EXPECT_NO_THROW(validate(options({1min, 5min, 15min, 1h, 24h}, 2s)));
+  using cvagent::testing::bindOptions;
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: [500ms]\ngrace: 0s"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: [1m, 1m]\ngrace: 0s"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: []\ngrace: 0s"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: [1m]\ngrace: 0s\nfill: zero"),
+               std::invalid_argument);
+  EXPECT_NO_THROW(bindOptions<OhlcOptions>("intervals: [1m, 5m, 15m, 1h, 24h]\ngrace: 2s"));
 }
 
 // --- many pairs, and a reference computation
