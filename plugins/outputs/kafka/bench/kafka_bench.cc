@@ -1,7 +1,7 @@
 // The producer path of one agent: outputs.kafka's write() of 1000-metric batches into librdkafka's
 // mock cluster (3 brokers, a process of its own), each write waiting for every delivery report.
 //
-//   bench_kafka --benchmark_min_time=3
+//   bench_output_kafka --benchmark_min_time=3
 
 #include <benchmark/benchmark.h>
 

@@ -19,7 +19,11 @@ using cvagent::testing::CapturingEmitter;
 using cvagent::testing::MetricBuilder;
 using cvagent::testing::TestContext;
 
-std::string dataPath(const char* name) { return std::string(NORMALIZE_TEST_DATA_DIR) + "/" + name; }
+std::string dataPath(const char* name) { return std::string(CVAGENT_TEST_DATA) + "/" + name; }
+// Fixtures shared with other plugins (tests/data/kraken).
+std::string sharedPath(const char* name) {
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/kraken/" + name;
+}
 
 struct Harness {
   explicit Harness(const NormalizeOptions& options) : processor(options, context) {}
@@ -363,7 +367,7 @@ TEST(NormalizeRecordings, KrakenV1TradeSession) {
 // REST /0/public/Trades (2025): the result key `XBTUSDT` and float epoch-second times.
 TEST(NormalizeRecordings, KrakenRestTradesKeyAndTimes) {
   simdjson::dom::parser parser;
-  simdjson::padded_string json = simdjson::padded_string::load(dataPath("http_trades.json"));
+  simdjson::padded_string json = simdjson::padded_string::load(sharedPath("http_trades.json"));
   simdjson::dom::element doc = parser.parse(json);
   NormalizeOptions o;
   o.time_field = "time";

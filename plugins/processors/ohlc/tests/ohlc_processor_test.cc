@@ -29,7 +29,11 @@ constexpr std::int64_t kMinute = 60 * kSecond;
 // 2026-11-24T14:27:00Z, a minute boundary.
 constexpr std::int64_t kT0 = 1'795'530'420 * kSecond;
 
-std::string dataPath(const char* name) { return std::string(OHLC_TEST_DATA_DIR) + "/" + name; }
+std::string dataPath(const char* name) { return std::string(CVAGENT_TEST_DATA) + "/" + name; }
+// Fixtures shared with other plugins (tests/data/kraken).
+std::string sharedPath(const char* name) {
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/kraken/" + name;
+}
 
 Metric trade(std::string_view pair, std::int64_t time, double price, double volume,
              std::int64_t id = 0) {
@@ -106,7 +110,7 @@ bool near(double a, double b, double rel = 1e-12) {
 // --- recordings --------------------------------------------------------------------------------
 
 TEST(OhlcGolden, WsV2SessionMatchesIndependentlyComputedCandles) {
-  const auto trades = testing::loadWsV2Trades(dataPath("ws_v2_session.jsonl"));
+  const auto trades = testing::loadWsV2Trades(sharedPath("ws_v2_session.jsonl"));
   ASSERT_GT(trades.size(), 300u);
   Harness h(options({1min, 5min}, 2s));
   for (const auto& t : trades) h.feed(t);
@@ -151,7 +155,7 @@ TEST(OhlcGolden, WsV2SessionMatchesIndependentlyComputedCandles) {
 // http_trades.json (the last 1000 XBTUSDT trades) and http_ohlc.json (720 one-minute rows) were
 // recorded together: every minute fully covered by the trades must come out as Kraken printed it.
 TEST(OhlcGolden, RestTradesAgreeWithRestOhlcOverTheSameMinutes) {
-  const auto trades = testing::loadRestTrades(dataPath("http_trades.json"), "XBT/USDT");
+  const auto trades = testing::loadRestTrades(sharedPath("http_trades.json"), "XBT/USDT");
   const auto rows = testing::loadRestOhlc(dataPath("http_ohlc.json"));
   ASSERT_EQ(trades.size(), 1000u);
   OhlcOptions o = options({1min}, 0s);

@@ -16,7 +16,7 @@ namespace cvagent::processors::sentiment {
 namespace {
 
 std::vector<std::string> articles() {
-  std::ifstream in(SENTIMENT_BENCH_TEXT);
+  std::ifstream in(CVAGENT_PLUGIN_DIR "/bench/article_text.txt");
   std::stringstream s;
   s << in.rdbuf();
   // One "article" per 6 lines (headline + paragraphs), as the fixture pages are.
