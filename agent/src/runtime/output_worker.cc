@@ -7,17 +7,6 @@ namespace cvagent::runtime {
 
 using Clock = std::chrono::steady_clock;
 
-std::chrono::milliseconds RetryPolicy::delay(int attempt, std::mt19937_64& rng) const {
-  const double initial = static_cast<double>(options_.initial.count());
-  const double cap = static_cast<double>(options_.max.count());
-  double ms = std::min(cap, initial * std::pow(options_.multiplier, std::min(attempt, 64)));
-  if (options_.jitter > 0) {
-    std::uniform_real_distribution<double> spread(-options_.jitter, options_.jitter);
-    ms *= 1.0 + spread(rng);
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, ms)));
-}
-
 OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
                            std::chrono::milliseconds flush_interval, plugins::PluginHandle plugin,
                            std::unique_ptr<observability::InstanceContext> context,
