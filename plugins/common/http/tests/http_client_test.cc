@@ -72,7 +72,7 @@ TEST_F(HttpClientTest, SlowServersTimeOut) {
   const auto start = std::chrono::steady_clock::now();
   const HttpResponse r = client.get(request("/slow/10"));
   EXPECT_FALSE(r.ok());
-  EXPECT_NE(r.problem().find("imeout"), std::string::npos) << r.problem();
+  EXPECT_NE(r.problem().find("timed out"), std::string::npos) << r.problem();
   EXPECT_LT(std::chrono::steady_clock::now() - start, 5s);
 }
 
