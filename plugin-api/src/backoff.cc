@@ -11,8 +11,9 @@ std::chrono::milliseconds Backoff::delay(int attempt, std::mt19937_64& rng) cons
   const double cap = static_cast<double>(options_.max.count());
   double ms = std::min(cap, initial * std::pow(options_.multiplier, std::min(attempt, 64)));
   if (options_.jitter > 0) {
-    std::uniform_real_distribution<double> spread(-options_.jitter, options_.jitter);
-    ms *= 1.0 + spread(rng);
+    // Only ever shorter: `max` stays the longest wait.
+    std::uniform_real_distribution<double> spread(0.0, options_.jitter);
+    ms *= 1.0 - spread(rng);
   }
   return std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, ms)));
 }

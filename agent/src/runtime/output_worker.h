@@ -22,7 +22,7 @@
 
 namespace cvagent::runtime {
 
-// The SDK's back-off: initial * multiplier^attempt, capped at max, then +/- jitter.
+// The SDK's back-off: initial * multiplier^attempt, capped at max, less a random jitter fraction.
 using RetryPolicy = Backoff;
 
 class OutputWorker {

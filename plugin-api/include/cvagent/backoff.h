@@ -1,7 +1,8 @@
 #pragma once
 // The core's retry back-off, for plugins that wait between attempts of their own (an input
-// reconnecting): the wait before attempt n is initial * multiplier^n, capped at max, then spread
-// by +/- jitter so many agents restarting together do not retry in step. The core retries outputs
+// reconnecting): the wait before attempt n is initial * multiplier^n, capped at max, then shortened
+// by a random fraction up to jitter, so many agents restarting together do not retry in step and
+// no wait is longer than max. The core retries outputs
 // with the same code and the same option names (`retry: {initial, max, multiplier, jitter}`).
 //
 //   struct ReconnectOptions : cvagent::BackoffOptions {
@@ -37,7 +38,8 @@ void describeBackoff(Schema<T>& s, std::string_view after) {
   s.option("multiplier", &BackoffOptions::multiplier, "Growth of the wait after each failure.")
       .min(1);
   s.option("jitter", &BackoffOptions::jitter,
-           "Random fraction of the wait added or removed, so agents don't retry in step.")
+           "Up to this fraction of the wait is removed at random, so agents don't retry in "
+           "step (the wait never exceeds max).")
       .min(0)
       .max(1);
 }

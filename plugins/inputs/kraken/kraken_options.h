@@ -11,11 +11,13 @@
 
 namespace cvagent::inputs::kraken {
 
-// The core's back-off (cvagent/backoff.h) with this input's defaults: 1s doubling to 1m.
+// The core's back-off (cvagent/backoff.h) with this input's defaults: 1s doubling to 1m, each wait
+// drawn from its upper half (many agents restarting together spread out).
 struct ReconnectOptions : BackoffOptions {
   ReconnectOptions() {
     initial = std::chrono::seconds(1);
     max = std::chrono::seconds(60);
+    jitter = 0.5;
   }
   static void describe(Schema<ReconnectOptions>& s) {
     describeBackoff(s, "a lost or failed connection");
