@@ -17,6 +17,7 @@
 namespace cvagent::inputs::kafka {
 namespace {
 
+using cvagent::outputs::kafka::KafkaFormat;
 using cvagent::outputs::kafka::KafkaOptions;
 using cvagent::outputs::kafka::KafkaOutput;
 using cvagent::testing::CapturingEmitter;
@@ -45,7 +46,7 @@ std::vector<Metric> trades(std::int64_t from, std::int64_t to) {
 }
 
 void produce(const MockCluster& cluster, const std::vector<Metric>& metrics,
-             const std::string& format = "json") {
+             KafkaFormat format = KafkaFormat::kJson) {
   TestContext ctx("outputs.kafka");
   KafkaOptions options;
   options.brokers = {cluster.bootstrap()};
