@@ -440,13 +440,9 @@ void TimescaleOutput::refreshLateBuckets(bool force) {
       context_.logger().info("refreshed {} for late rows from {} to {}", kHourlyAggregates[a].view,
                              formatRfc3339(start_us * 1000), formatRfc3339(end_us * 1000));
     } catch (const std::exception& e) {
-      std::uint64_t suppressed = 0;
-      if (refresh_errors_.allow(suppressed)) {
-        context_.logger().warn(
-            "cannot refresh {} for late rows (tried again later): {}{}", kHourlyAggregates[a].view,
-            firstLine(e.what()),
-            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-      }
+      refresh_errors_.warn(context_.logger(),
+                           "cannot refresh {} for late rows (tried again later): {}",
+                           kHourlyAggregates[a].view, firstLine(e.what()));
     }
   }
 }
