@@ -24,7 +24,8 @@
 #     CVAGENT_TEST_FAKES        the project's tests/fakes (servers several plugins' tests run)
 #     CVAGENT_PLUGIN_DIR        this plugin's folder (for its own fakes, e.g. tests/fake_exchange.py)
 #   A tests/lsan.supp in the folder is given to LeakSanitizer.
-# - BENCH: a Google Benchmark executable bench_<kind>_<name>, with the same definitions.
+# - BENCH: a Google Benchmark executable bench_<kind>_<name>, with the same definitions and the
+#   plugin's tests/ on its include path (for the tests' helpers).
 #
 # Tests and benchmarks are built when CVAGENT_BUILD_TESTS / CVAGENT_BUILD_BENCH are on (the default
 # for a third-party project, which has neither). The module is built with hidden visibility (only
@@ -134,6 +135,10 @@ function(cvagent_add_plugin kind name)
     endif()
     add_executable(bench_${kind}_${name} ${ARG_BENCH})
     target_link_libraries(bench_${kind}_${name} PRIVATE ${target}_lib benchmark::benchmark)
+    if(EXISTS ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+      # Benchmarks reuse the tests' helpers (a mock cluster, a server fixture).
+      target_include_directories(bench_${kind}_${name} PRIVATE ${CMAKE_CURRENT_SOURCE_DIR}/tests)
+    endif()
     target_compile_definitions(bench_${kind}_${name} PRIVATE ${data_definitions})
   endif()
 endfunction()

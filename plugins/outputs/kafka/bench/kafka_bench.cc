@@ -57,6 +57,7 @@ void BM_ProduceToMockCluster(benchmark::State& state) {
   cvagent::testing::TestContext ctx;
   cvagent::outputs::kafka::KafkaOptions options;
   options.brokers = {cluster.bootstrap()};
+  using cvagent::outputs::kafka::KafkaFormat;
   options.format = state.range(1) ? KafkaFormat::kInflux : KafkaFormat::kJson;
   options.linger = std::chrono::milliseconds(state.range(2));
   cvagent::outputs::kafka::KafkaOutput output(options, ctx);
