@@ -156,7 +156,7 @@ TEST(OhlcGolden, WsV2SessionMatchesIndependentlyComputedCandles) {
 // recorded together: every minute fully covered by the trades must come out as Kraken printed it.
 TEST(OhlcGolden, RestTradesAgreeWithRestOhlcOverTheSameMinutes) {
   const auto trades = testing::loadRestTrades(sharedPath("http_trades.json"), "XBT/USDT");
-  const auto rows = testing::loadRestOhlc(dataPath("http_ohlc.json"));
+  const auto rows = testing::loadRestOhlc(sharedPath("http_ohlc.json"));
   ASSERT_EQ(trades.size(), 1000u);
   OhlcOptions o = options({1min}, 0s);
   o.fill = "previous_close";
