@@ -48,7 +48,8 @@ struct InputCoreOptions : CommonOptions {
 
 struct BufferOptions {
   std::size_t max = 100'000;
-  std::string when_full = "drop_oldest";
+  // block by default: a backfill of any size is slowed down, never dropped (Vector's default).
+  std::string when_full = "block";
   static void describe(Schema<BufferOptions>& s);
 };
 
@@ -65,6 +66,8 @@ struct OutputCoreOptions : CommonOptions {
   std::optional<milliseconds> flush_interval;
   BufferOptions buffer;
   RetryOptions retry;
+  // Longest connect(), write() or close(); past it the core cancels the call and retries.
+  milliseconds write_timeout{30'000};
   static void describe(Schema<OutputCoreOptions>& s);
 };
 
