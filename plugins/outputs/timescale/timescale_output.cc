@@ -1,6 +1,7 @@
 #include "timescale_output.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <pqxx/tablewriter>
 
 #include <stdexcept>
@@ -146,12 +147,27 @@ void TimescaleOutput::openConnection() {
   context_.logger().info("connected to {} (PostgreSQL {}.{})", conninfo_.redacted, version / 10000,
                          version % 10000);
   connection_ = std::move(connection);
+  {
+    std::lock_guard lock(socket_mu_);
+    socket_ = connection_->sock();
+  }
   context_.setHealth(HealthState::kOk, "connected");
 }
 
 void TimescaleOutput::dropConnection() {
+  {
+    std::lock_guard lock(socket_mu_);
+    socket_ = -1;
+  }
   notices_.reset();
   connection_.reset();
+}
+
+void TimescaleOutput::cancel() {
+  // shutdown, not close: the worker thread still owns the descriptor and closes it when it drops
+  // the connection.
+  std::lock_guard lock(socket_mu_);
+  if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
 }
 
 void TimescaleOutput::connect() {
