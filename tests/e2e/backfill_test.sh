@@ -48,12 +48,7 @@ case "$sink" in
     mock="${CVAGENT_BUILD_DIR:-}/bin/cvagent-kafka-mock"
     [[ -x "$mock" ]] || skip "$mock is not built"
     command -v kcat >/dev/null || skip "kcat is not installed"
-    mkfifo "$WORK/mock.in"
-    "$mock" --topic rawtrade:6 <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.log" &
-    cleanup_pids+=($!)
-    exec 3>"$WORK/mock.in"  # the mock lives as long as this descriptor
-    wait_for 10 grep -q '^bootstrap ' "$WORK/mock.out" || fail "the mock cluster did not start"
-    brokers=$(sed -n 's/^bootstrap //p' "$WORK/mock.out")
+    start_kafka_mock "$mock" --topic rawtrade:6
     run_once "  - kafka: {brokers: \"$brokers\"}"
     # Read everything back: every trade id exactly once.
     kcat -C -b "$brokers" -t rawtrade -e -q -f '%s\n' 2>"$WORK/kcat.log" |

@@ -215,13 +215,17 @@ class RuntimeTest : public ::testing::Test {
     registry_.addBuiltin(&kLate);
   }
 
-  std::unique_ptr<Pipeline> make(const std::string& yaml, RunOptions options = {}) {
+  static config::PipelineConfig parse(const std::string& yaml) {
     Diagnostics diags;
     auto root = config::parseYaml(yaml, "test.yaml", config::processEnv(), diags);
     EXPECT_TRUE(root && diags.empty()) << (diags.empty() ? "" : diags[0].str());
     auto config = config::parsePipeline(*root, diags);
     EXPECT_TRUE(diags.empty()) << (diags.empty() ? "" : diags[0].str());
-    auto p = std::make_unique<Pipeline>(config, registry_, telemetry_, clock_, options);
+    return config;
+  }
+
+  std::unique_ptr<Pipeline> make(const std::string& yaml, RunOptions options = {}) {
+    auto p = std::make_unique<Pipeline>(parse(yaml), registry_, telemetry_, clock_, options);
     std::vector<std::string> errors;
     EXPECT_TRUE(p->build(errors)) << (errors.empty() ? "" : errors[0]);
     return p;
@@ -236,6 +240,23 @@ class RuntimeTest : public ::testing::Test {
 
   bool healthSays(const std::string& text) {
     return telemetry_.healthJson().find(text) != std::string::npos;
+  }
+
+  // Runs `yaml` once with outputs that never store, then stops it for a reload: what the outputs
+  // named `broken` hold is carried.
+  CarriedBuffers carryFromBrokenOutputs(const std::string& yaml,
+                                        const std::vector<std::string>& broken) {
+    auto first = make(yaml);
+    first->start(true);
+    first->waitInputsDone();
+    waitFor([&] {
+      std::lock_guard lock(hub.mu);
+      for (const auto& name : broken) {
+        if (hub.attempts[name] < 1) return false;
+      }
+      return true;
+    });
+    return first->stopForReload();
   }
 
   static void waitFor(const std::function<bool()>& done) {
@@ -603,29 +624,19 @@ TEST_F(RuntimeTest, TestModeDeliversNothing) {
 // Reload carry-over: metrics stay undecided while carried, are delivered when the new pipeline
 // stores them, and are not delivered when their output is gone from the new configuration.
 TEST_F(RuntimeTest, ReloadCarriesDeliveryTracking) {
-  auto first = make(std::string(kAgent) + R"(
+  auto carried = carryFromBrokenOutputs(std::string(kAgent) + R"(
 inputs:
   - seq: {count: 20, track: true}
 outputs:
   - record: {id: keep, name: broken, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
   - record: {id: gone, name: broken2, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
-)");
-  first->start(true);
-  first->waitInputsDone();
-  waitFor([] {
-    std::lock_guard lock(hub.mu);
-    return hub.attempts["broken"] >= 1 && hub.attempts["broken2"] >= 1;
-  });
-  auto carried = first->stopForReload();
-  first.reset();
+)",
+                                        {"broken", "broken2"});
   EXPECT_EQ(delivered_ok.load() + delivered_failed.load(), 0) << "carried, not decided";
 
-  Diagnostics diags;
-  auto root = config::parseYaml(std::string(kAgent) +
-                                    "inputs:\n  - seq: {count: 0}\noutputs:\n  - record: {id: "
-                                    "keep, name: fixed, batch_size: 100}\n",
-                                "test.yaml", config::processEnv(), diags);
-  auto config = config::parsePipeline(*root, diags);
+  const auto config = parse(std::string(kAgent) +
+                            "inputs:\n  - seq: {count: 0}\noutputs:\n  - record: {id: keep, name: "
+                            "fixed, batch_size: 100}\n");
   auto reloaded = std::make_unique<Pipeline>(config, registry_, telemetry_, clock_);
   std::vector<std::string> errors;
   ASSERT_TRUE(reloaded->build(errors, std::move(carried)));
@@ -641,26 +652,16 @@ outputs:
 }
 
 TEST_F(RuntimeTest, AFailedReloadBuildKeepsTheCarriedBuffers) {
-  auto first = make(std::string(kAgent) + R"(
+  auto carried = carryFromBrokenOutputs(std::string(kAgent) + R"(
 inputs:
   - seq: {count: 5, track: true}
 outputs:
   - record: {id: keep, name: broken, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
-)");
-  first->start(true);
-  first->waitInputsDone();
-  waitFor([] {
-    std::lock_guard lock(hub.mu);
-    return hub.attempts["broken"] >= 1;
-  });
-  auto carried = first->stopForReload();
-  first.reset();
-  Diagnostics diags;
-  auto root = config::parseYaml(std::string(kAgent) +
-                                    "inputs:\n  - nosuchplugin: {}\noutputs:\n  - record: {id: "
-                                    "keep, name: fixed, batch_size: 100}\n",
-                                "test.yaml", config::processEnv(), diags);
-  auto config = config::parsePipeline(*root, diags);
+)",
+                                        {"broken"});
+  const auto config = parse(std::string(kAgent) +
+                            "inputs:\n  - nosuchplugin: {}\noutputs:\n  - record: {id: keep, "
+                            "name: fixed, batch_size: 100}\n");
   {
     Pipeline refused(config, registry_, telemetry_, clock_);
     std::vector<std::string> errors;

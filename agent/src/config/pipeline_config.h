@@ -66,8 +66,10 @@ struct OutputCoreOptions : CommonOptions {
   std::optional<milliseconds> flush_interval;
   BufferOptions buffer;
   RetryOptions retry;
-  // Longest connect(), write() or close(); past it the core cancels the call and retries.
-  milliseconds write_timeout{30'000};
+  // Longest connect(), write() or close(); past it the core cancels the call and retries. Above
+  // the outputs' own limits (Kafka's delivery_timeout + 5 s, timescale's statement_timeout), so it
+  // catches only what they cannot: a server that answers nothing.
+  milliseconds write_timeout{60'000};
   static void describe(Schema<OutputCoreOptions>& s);
 };
 

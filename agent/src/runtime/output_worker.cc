@@ -222,6 +222,8 @@ bool OutputWorker::connect(int& attempt) {
   if (end == CallEnd::kTimedOut) {
     error = fmt::format("timed out after {} (write_timeout){}", seconds(write_timeout_),
                         error.empty() ? "" : ": " + error);
+  } else if (error.empty()) {
+    error = "cancelled at the shutdown deadline";
   }
   write_errors_.Increment();
   setFailure("connect failed: " + error);
