@@ -36,3 +36,16 @@ free_port() {
 lines() { [[ -f "$1" ]] && wc -l <"$1" || echo 0; }
 # has_lines FILE N: FILE has at least N lines (for wait_for, which re-evaluates it).
 has_lines() { [[ "$(lines "$1")" -ge "$2" ]]; }
+
+# start_kafka_mock MOCK_BINARY [ARGS...]: a private librdkafka mock cluster living as long as this
+# script (it exits at the end of its stdin); sets `brokers` to its bootstrap list.
+start_kafka_mock() {
+  local bin=$1
+  shift
+  mkfifo "$WORK/mock.in"
+  "$bin" "$@" <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.log" &
+  cleanup_pids+=($!)
+  exec 3>"$WORK/mock.in"
+  wait_for 10 grep -q '^bootstrap ' "$WORK/mock.out" || fail "the mock cluster did not start"
+  brokers=$(sed -n 's/^bootstrap //p' "$WORK/mock.out")
+}

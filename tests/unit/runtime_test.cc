@@ -24,6 +24,9 @@ struct Hub {
   std::map<std::string, std::vector<std::size_t>> batch_sizes;  // by output name
   std::map<std::string, std::vector<Metric>> stored;
   std::map<std::string, int> attempts;
+  std::map<std::string, int> cancels;
+  bool cancelled = false;  // a hung write waits for this
+  int hanging = 0;         // writes that began hanging
 
   void reset() {
     std::lock_guard lock(mu);
@@ -31,6 +34,9 @@ struct Hub {
     batch_sizes.clear();
     stored.clear();
     attempts.clear();
+    cancels.clear();
+    cancelled = false;
+    hanging = 0;
   }
   void setGate(bool open) {
     {
@@ -83,16 +89,22 @@ class SeqInput final : public Input {
 
 struct AppendOptions {
   std::string letter = "x";
+  int throw_every = 0;
   static void describe(Schema<AppendOptions>& s) {
     s.option("letter", &AppendOptions::letter, "Appended to the path field.");
+    s.option("throw_every", &AppendOptions::throw_every, "Throw on metrics whose seq % n == 0.");
   }
 };
 
 // Appends its letter to the `path` field; on flush emits one "flushed-<letter>" metric.
 class AppendProcessor final : public Processor {
  public:
-  AppendProcessor(const AppendOptions& o, PluginContext&) : letter_(o.letter) {}
+  AppendProcessor(const AppendOptions& o, PluginContext&) : letter_(o.letter), o_(o) {}
   void process(Metric&& m, Emitter& out) override {
+    const auto* seq = m.field("seq");
+    if (o_.throw_every && seq && std::get<std::int64_t>(*seq) % o_.throw_every == 0) {
+      throw std::runtime_error("cannot process this one");
+    }
     if (auto* p = m.field("path")) std::get<std::string>(*p) += letter_;
     out.emit(std::move(m));
   }
@@ -104,6 +116,7 @@ class AppendProcessor final : public Processor {
 
  private:
   std::string letter_;
+  AppendOptions o_;
 };
 
 struct RecordOptions {
@@ -111,7 +124,10 @@ struct RecordOptions {
   int fail_first = 0;
   bool reject_odd = false;
   bool gated = false;
+  int hang_first = 0;
   static void describe(Schema<RecordOptions>& s) {
+    s.option("hang_first", &RecordOptions::hang_first,
+             "Writes that hang until cancel() is called, then throw.");
     s.option("name", &RecordOptions::name, "Key in the hub.");
     s.option("fail_first", &RecordOptions::fail_first, "Writes answered 'retry' first.");
     s.option("reject_odd", &RecordOptions::reject_odd, "Reject metrics with an odd seq.");
@@ -124,6 +140,12 @@ class RecordOutput final : public Output {
   RecordOutput(const RecordOptions& o, PluginContext&) : o_(o) {}
   WriteResult write(std::span<const Metric> batch) override {
     std::unique_lock lock(hub.mu);
+    if (hung_++ < o_.hang_first) {
+      ++hub.hanging;
+      hub.cv.wait(lock, [] { return hub.cancelled; });
+      hub.cancelled = false;
+      throw std::runtime_error("connection shut down by cancel()");
+    }
     if (o_.gated) hub.cv.wait(lock, [] { return hub.gate_open; });
     if (hub.attempts[o_.name]++ < o_.fail_first) return WriteResult::retry("server busy");
     hub.batch_sizes[o_.name].push_back(batch.size());
@@ -140,15 +162,45 @@ class RecordOutput final : public Output {
     }
     return result;
   }
+  void cancel() override {
+    {
+      std::lock_guard lock(hub.mu);
+      hub.cancelled = true;
+      ++hub.cancels[o_.name];
+    }
+    hub.cv.notify_all();
+  }
 
  private:
   RecordOptions o_;
+  int hung_ = 0;
+};
+
+// A streaming input that keeps its emitter, so a test can emit after the pipeline stopped.
+struct LateInputOptions {
+  static void describe(Schema<LateInputOptions>&) {}
+};
+Emitter* late_emitter = nullptr;
+class LateInput final : public Input {
+ public:
+  LateInput(const LateInputOptions&, PluginContext&) {}
+  bool isStreaming() const override { return true; }
+  void start(Emitter& out) override { late_emitter = &out; }
 };
 
 const PluginDescriptor kSeq = inputDescriptor<SeqInput, SeqInputOptions>("seq", "Sequence.");
 const PluginDescriptor kAppend =
     processorDescriptor<AppendProcessor, AppendOptions>("append", "Append.");
 const PluginDescriptor kRecord = outputDescriptor<RecordOutput, RecordOptions>("record", "Record.");
+const PluginDescriptor kLate = inputDescriptor<LateInput, LateInputOptions>("late", "Late.");
+
+Metric tracked(std::int64_t seq) {
+  Metric m("m", seq);
+  m.setField("seq", seq);
+  m.setDelivery(
+      std::make_shared<Delivery>([](bool ok) { (ok ? delivered_ok : delivered_failed)++; }));
+  return m;
+}
 
 // ---------------------------------------------------------------- fixture
 class RuntimeTest : public ::testing::Test {
@@ -160,18 +212,51 @@ class RuntimeTest : public ::testing::Test {
     registry_.addBuiltin(&kSeq);
     registry_.addBuiltin(&kAppend);
     registry_.addBuiltin(&kRecord);
+    registry_.addBuiltin(&kLate);
   }
 
-  std::unique_ptr<Pipeline> make(const std::string& yaml, RunOptions options = {}) {
+  static config::PipelineConfig parse(const std::string& yaml) {
     Diagnostics diags;
     auto root = config::parseYaml(yaml, "test.yaml", config::processEnv(), diags);
     EXPECT_TRUE(root && diags.empty()) << (diags.empty() ? "" : diags[0].str());
     auto config = config::parsePipeline(*root, diags);
     EXPECT_TRUE(diags.empty()) << (diags.empty() ? "" : diags[0].str());
-    auto p = std::make_unique<Pipeline>(config, registry_, telemetry_, clock_, options);
+    return config;
+  }
+
+  std::unique_ptr<Pipeline> make(const std::string& yaml, RunOptions options = {}) {
+    auto p = std::make_unique<Pipeline>(parse(yaml), registry_, telemetry_, clock_, options);
     std::vector<std::string> errors;
     EXPECT_TRUE(p->build(errors)) << (errors.empty() ? "" : errors[0]);
     return p;
+  }
+
+  // The value of one series in the /metrics text, -1 when absent.
+  double scrapeValue(const std::string& series) {
+    const std::string text = telemetry_.scrape();
+    const auto at = text.find(series + " ");
+    return at == std::string::npos ? -1 : std::stod(text.substr(at + series.size() + 1));
+  }
+
+  bool healthSays(const std::string& text) {
+    return telemetry_.healthJson().find(text) != std::string::npos;
+  }
+
+  // Runs `yaml` once with outputs that never store, then stops it for a reload: what the outputs
+  // named `broken` hold is carried.
+  CarriedBuffers carryFromBrokenOutputs(const std::string& yaml,
+                                        const std::vector<std::string>& broken) {
+    auto first = make(yaml);
+    first->start(true);
+    first->waitInputsDone();
+    waitFor([&] {
+      std::lock_guard lock(hub.mu);
+      for (const auto& name : broken) {
+        if (hub.attempts[name] < 1) return false;
+      }
+      return true;
+    });
+    return first->stopForReload();
   }
 
   static void waitFor(const std::function<bool()>& done) {
@@ -424,6 +509,274 @@ outputs:
   ASSERT_EQ(hub.storedCount("out"), 4u);
   EXPECT_EQ(*hub.stored["out"][0].tag("host"), "h1");
   EXPECT_EQ(*hub.stored["out"][0].tag("dc"), "b") << "instance tags win over global ones";
+}
+
+// ---------------------------------------------------------------- delivery accounting
+// Every path where a tracked metric disappears reports it to its input as not delivered; a metric
+// counts as delivered only when every output that took it stored it.
+
+TEST_F(RuntimeTest, BufferDropsAreNotDelivered) {
+  hub.setGate(false);
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 50, track: true}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, gated: true, buffer: {max: 10, when_full: drop_oldest}}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  waitFor([&] { return p->queued() == 0 && p->stats().routed == 50; });
+  hub.setGate(true);
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  const auto s = p->stats();
+  EXPECT_EQ(s.written, 10u);
+  EXPECT_EQ(s.dropped, 40u);
+  EXPECT_EQ(delivered_ok.load(), 10);
+  EXPECT_EQ(delivered_failed.load(), 40);
+}
+
+TEST_F(RuntimeTest, DroppingShowsOnHealth) {
+  hub.setGate(false);
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 50}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, gated: true, buffer: {max: 10, when_full: drop_oldest}}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  waitFor([&] {
+    const std::string health = telemetry_.healthJson();
+    return health.find("\"state\":\"degraded\",\"detail\":\"dropping metrics (40 dropped") !=
+           std::string::npos;
+  });
+  hub.setGate(true);
+  p->stop(std::chrono::steady_clock::now() + 5s);
+}
+
+TEST_F(RuntimeTest, OneOutputDroppingMakesTheMetricNotDelivered) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 10, track: true}
+outputs:
+  - record: {name: all, batch_size: 10}
+  - record: {name: even, batch_size: 10, reject_odd: true}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("all"), 10u);
+  EXPECT_EQ(delivered_ok.load(), 5) << "the even ones, stored by both";
+  EXPECT_EQ(delivered_failed.load(), 5) << "the odd ones, rejected by one output";
+}
+
+TEST_F(RuntimeTest, MetricsEmittedAfterStopAreNotDelivered) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - late: {}
+outputs:
+  - record: {batch_size: 10}
+)");
+  p->start();
+  ASSERT_NE(late_emitter, nullptr);
+  late_emitter->emit(tracked(1));
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(delivered_ok.load(), 1);
+  late_emitter->emit(tracked(2));  // an input that kept emitting past its stop()
+  EXPECT_EQ(delivered_ok.load(), 1);
+  EXPECT_EQ(delivered_failed.load(), 1);
+  EXPECT_EQ(p->stats().dropped, 1u);
+  EXPECT_NE(telemetry_.scrape().find("cvagent_input_metrics_dropped_total{plugin=\"inputs.late\","
+                                     "reason=\"stopped\"} 1"),
+            std::string::npos);
+  late_emitter = nullptr;
+}
+
+TEST_F(RuntimeTest, AMetricAProcessorThrowsOnIsNotDelivered) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 9, track: true}
+processors:
+  - append: {throw_every: 3}
+outputs:
+  - record: {batch_size: 100}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("out"), 7u) << "6 of the 9, and the processor's flush";
+  EXPECT_EQ(delivered_ok.load(), 6);
+  EXPECT_EQ(delivered_failed.load(), 3) << "seq 0, 3 and 6";
+}
+
+TEST_F(RuntimeTest, TestModeDeliversNothing) {
+  RunOptions options;
+  options.test = true;
+  options.test_sink = [](const Metric&) {};
+  auto p = make(std::string(kAgent) + "inputs:\n  - seq: {count: 3, track: true}\n", options);
+  p->start(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(delivered_ok.load(), 0) << "--test writes nothing: no input may advance";
+  EXPECT_EQ(delivered_failed.load(), 3);
+}
+
+// Reload carry-over: metrics stay undecided while carried, are delivered when the new pipeline
+// stores them, and are not delivered when their output is gone from the new configuration.
+TEST_F(RuntimeTest, ReloadCarriesDeliveryTracking) {
+  auto carried = carryFromBrokenOutputs(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 20, track: true}
+outputs:
+  - record: {id: keep, name: broken, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
+  - record: {id: gone, name: broken2, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
+)",
+                                        {"broken", "broken2"});
+  EXPECT_EQ(delivered_ok.load() + delivered_failed.load(), 0) << "carried, not decided";
+
+  const auto config = parse(std::string(kAgent) +
+                            "inputs:\n  - seq: {count: 0}\noutputs:\n  - record: {id: keep, name: "
+                            "fixed, batch_size: 100}\n");
+  auto reloaded = std::make_unique<Pipeline>(config, registry_, telemetry_, clock_);
+  std::vector<std::string> errors;
+  ASSERT_TRUE(reloaded->build(errors, std::move(carried)));
+  reloaded->start(true);
+  waitFor([] { return hub.storedCount("fixed") == 20; });
+  reloaded->stop(std::chrono::steady_clock::now() + 5s);
+  reloaded.reset();
+  EXPECT_EQ(delivered_ok.load(), 0) << "output 'gone' never stored them";
+  EXPECT_EQ(delivered_failed.load(), 20);
+  EXPECT_NE(telemetry_.scrape().find("cvagent_output_metrics_dropped_total{plugin=\"gone\","
+                                     "reason=\"output_removed\"} 20"),
+            std::string::npos);
+}
+
+TEST_F(RuntimeTest, AFailedReloadBuildKeepsTheCarriedBuffers) {
+  auto carried = carryFromBrokenOutputs(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 5, track: true}
+outputs:
+  - record: {id: keep, name: broken, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
+)",
+                                        {"broken"});
+  const auto config = parse(std::string(kAgent) +
+                            "inputs:\n  - nosuchplugin: {}\noutputs:\n  - record: {id: keep, "
+                            "name: fixed, batch_size: 100}\n");
+  {
+    Pipeline refused(config, registry_, telemetry_, clock_);
+    std::vector<std::string> errors;
+    ASSERT_FALSE(refused.build(errors, carried));  // a copy, as cli/app.cc passes it
+  }
+  ASSERT_EQ(carried["keep"].size(), 5u);
+  EXPECT_EQ(delivered_ok.load() + delivered_failed.load(), 0);
+  carried.clear();
+  EXPECT_EQ(delivered_ok.load(), 5) << "the refused build marked none of them failed";
+}
+
+// ---------------------------------------------------------------- back-pressure by default
+TEST_F(RuntimeTest, DefaultBufferBlocksInsteadOfDropping) {
+  hub.setGate(false);
+  auto p = make(R"(
+agent: {http: '', queue_size: 4, state_dir: /tmp/cvagent-runtime-test}
+inputs:
+  - seq: {count: 200, track: true}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, gated: true, buffer: {max: 10}}
+)");
+  p->start(true);
+  std::this_thread::sleep_for(100ms);
+  EXPECT_LT(p->stats().routed, 200u) << "the pipeline waits instead of dropping";
+  hub.setGate(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("out"), 200u);
+  EXPECT_EQ(p->stats().dropped, 0u);
+  EXPECT_EQ(delivered_ok.load(), 200);
+  EXPECT_GT(scrapeValue("cvagent_output_blocked_seconds_total{plugin=\"outputs.record\"}"), 0.0)
+      << "the wait is counted";
+}
+
+TEST_F(RuntimeTest, ABlockedPipelineStillStopsAtTheDeadline) {
+  auto p = make(R"(
+agent: {http: '', queue_size: 4, state_dir: /tmp/cvagent-runtime-test}
+inputs:
+  - seq: {count: 100, track: true}
+outputs:
+  - record: {batch_size: 5, buffer: {max: 10}, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}}
+)");
+  p->start(true);
+  waitFor([&] { return p->queued() == 4; });
+  const auto begin = std::chrono::steady_clock::now();
+  p->stop(begin + 300ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+  const auto s = p->stats();
+  EXPECT_EQ(s.written, 0u);
+  EXPECT_EQ(s.dropped, 100u) << "every metric accounted for";
+  EXPECT_EQ(delivered_failed.load(), 100);
+  EXPECT_EQ(delivered_ok.load(), 0);
+}
+
+// ---------------------------------------------------------------- write timeout
+TEST_F(RuntimeTest, AHungWriteIsCancelledAndRetried) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 6, track: true}
+outputs:
+  - record: {batch_size: 6, hang_first: 2, write_timeout: 100ms, retry: {initial: 5ms, max: 5ms}}
+)");
+  p->start(true);
+  waitFor([] { return hub.storedCount("out") == 6; });
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.cancels["out"], 2);
+  EXPECT_EQ(hub.attempts["out"], 1) << "two hung writes, then one that stored";
+  EXPECT_EQ(delivered_ok.load(), 6);
+  EXPECT_EQ(p->stats().dropped, 0u);
+  EXPECT_NE(
+      telemetry_.scrape().find("cvagent_output_write_timeouts_total{plugin=\"outputs.record\"} 2"),
+      std::string::npos);
+}
+
+TEST_F(RuntimeTest, AHungWriteShowsOnHealthAndMetrics) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 6}
+outputs:
+  - record: {batch_size: 6, hang_first: 1000, write_timeout: 100ms, retry: {initial: 5ms, max: 5ms}}
+)");
+  p->start(true);
+  waitFor([&] {
+    return healthSays(
+               "\"state\":\"degraded\",\"detail\":\"write failed: timed out after 0.1s "
+               "(write_timeout), cancelled: connection shut down by cancel()") ||
+           healthSays("write hung for 0.1s (write_timeout): cancelled, will retry");
+  });
+  waitFor([&] {
+    return scrapeValue("cvagent_output_write_timeouts_total{plugin=\"outputs.record\"}") >= 2;
+  });
+  p->stop(std::chrono::steady_clock::now() + 200ms);
+}
+
+TEST_F(RuntimeTest, AHungWriteIsCancelledAtTheShutdownDeadline) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 6, track: true}
+outputs:
+  - record: {batch_size: 6, hang_first: 1, write_timeout: 1h}
+)");
+  p->start(true);
+  waitFor([] {
+    std::lock_guard lock(hub.mu);
+    return hub.hanging == 1;
+  });
+  // write_timeout is far away: the shutdown deadline cancels the write.
+  const auto begin = std::chrono::steady_clock::now();
+  const std::size_t left = p->stop(begin + 300ms);
+  EXPECT_LT(std::chrono::steady_clock::now() - begin, 3s);
+  EXPECT_EQ(hub.cancels["out"], 1);
+  EXPECT_EQ(left, 6u);
+  EXPECT_EQ(delivered_failed.load(), 6);
+  EXPECT_EQ(scrapeValue("cvagent_output_write_timeouts_total{plugin=\"outputs.record\"}"), 0)
+      << "a shutdown cancel is not a timeout";
 }
 
 TEST(GlobTest, Matches) {

@@ -89,7 +89,8 @@ sigset_t agentSignals() {
   return set;
 }
 
-// If a shutdown overruns its deadline (an output stuck in a write), leave anyway.
+// If a shutdown overruns its deadline anyway (an output without cancel() stuck in a write: the
+// core cancels the others at the deadline), leave.
 void armShutdownWatchdog(std::chrono::milliseconds timeout) {
   std::thread([timeout] {
     std::this_thread::sleep_for(timeout + std::chrono::seconds(5));

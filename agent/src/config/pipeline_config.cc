@@ -60,8 +60,9 @@ void BufferOptions::describe(Schema<BufferOptions>& s) {
   s.option("max", &BufferOptions::max, "Metrics held for the output while it cannot keep up.")
       .min(1);
   s.option("when_full", &BufferOptions::when_full,
-           "When the buffer is full: block (slow the whole pipeline down) or drop_oldest (drop "
-           "and count the oldest metrics).")
+           "When the buffer is full: block (inputs wait, nothing is lost; a live stream's socket "
+           "read stalls) or drop_oldest (the oldest metrics are dropped, counted and reported to "
+           "their input as not delivered).")
       .oneOf({"block", "drop_oldest"});
 }
 
@@ -77,6 +78,10 @@ void OutputCoreOptions::describe(Schema<OutputCoreOptions>& s) {
       .min(0.001);
   s.option("buffer", &OutputCoreOptions::buffer, "The output's buffer.");
   s.option("retry", &OutputCoreOptions::retry, "Backoff between failed writes or connects.");
+  s.option("write_timeout", &OutputCoreOptions::write_timeout,
+           "Longest a connect, write or close may take: past it the core cancels the call (a hung "
+           "database), counts a timeout and retries with backoff. 0: no limit.")
+      .min(0);
 }
 
 void ProcessorCoreOptions::describe(Schema<ProcessorCoreOptions>& s) { describeCommon(s); }

@@ -49,7 +49,8 @@ struct InputCoreOptions : CommonOptions {
 
 struct BufferOptions {
   std::size_t max = 100'000;
-  std::string when_full = "drop_oldest";
+  // block by default: a backfill of any size is slowed down, never dropped (Vector's default).
+  std::string when_full = "block";
   static void describe(Schema<BufferOptions>& s);
 };
 
@@ -63,6 +64,10 @@ struct OutputCoreOptions : CommonOptions {
   std::optional<milliseconds> flush_interval;
   BufferOptions buffer;
   RetryOptions retry;
+  // Longest connect(), write() or close(); past it the core cancels the call and retries. Above
+  // the outputs' own limits (Kafka's delivery_timeout + 5 s, timescale's statement_timeout), so it
+  // catches only what they cannot: a server that answers nothing.
+  milliseconds write_timeout{60'000};
   static void describe(Schema<OutputCoreOptions>& s);
 };
 

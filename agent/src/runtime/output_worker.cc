@@ -1,11 +1,57 @@
 #include "runtime/output_worker.h"
 
+#include <fmt/format.h>
+
 #include <algorithm>
 #include <cmath>
 
 namespace cvagent::runtime {
 
 using Clock = std::chrono::steady_clock;
+
+namespace {
+// A drop keeps the output degraded this long, so a scrape of /health every few seconds sees it.
+constexpr auto kDropVisibleFor = std::chrono::seconds(10);
+// One wait of the pipeline for room in a `block` buffer longer than this is no longer ordinary
+// back-pressure (a batch takes milliseconds to write) but an output that does not move.
+constexpr auto kSustainedBlock = std::chrono::seconds(5);
+// A drop_oldest buffer this full is about to drop.
+constexpr double kNearlyFull = 0.9;
+// Least time a close() gets, even past the shutdown deadline.
+constexpr auto kCloseGrace = std::chrono::seconds(1);
+// The watchdog refreshes /health this often.
+constexpr auto kHealthRefresh = std::chrono::seconds(1);
+
+std::int64_t steadyNanos(Clock::time_point t) {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(t.time_since_epoch()).count();
+}
+
+std::string seconds(std::chrono::milliseconds d) {
+  return fmt::format("{:g}s", static_cast<double>(d.count()) / 1000.0);
+}
+}  // namespace
+
+// Marks one call into the output for the watchdog; end() says how it ended.
+class OutputWorker::WatchedCall {
+ public:
+  WatchedCall(OutputWorker& worker, const char* what, Clock::duration grace = {})
+      : worker_(worker) {
+    worker_.beginCall(what, grace);
+  }
+  ~WatchedCall() {
+    if (!ended_) worker_.endCall();
+  }
+  WatchedCall(const WatchedCall&) = delete;
+  WatchedCall& operator=(const WatchedCall&) = delete;
+  CallEnd end() {
+    ended_ = true;
+    return worker_.endCall();
+  }
+
+ private:
+  OutputWorker& worker_;
+  bool ended_ = false;
+};
 
 OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
                            std::chrono::milliseconds flush_interval, plugins::PluginHandle plugin,
@@ -22,10 +68,19 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
       flush_interval_(flush_interval),
       retry_(config.output.retry),
       rng_(std::random_device{}()),
+      write_timeout_(config.output.write_timeout),
       written_counter_(context_->telemetry().counter(
           "output_metrics_written_total", "Metrics an output stored", {{"plugin", id_}})),
       write_errors_(context_->telemetry().counter(
           "output_write_errors_total", "Failed writes and connects (retried)", {{"plugin", id_}})),
+      timeouts_counter_(context_->telemetry().counter(
+          "output_write_timeouts_total",
+          "Connects, writes and closes cancelled after write_timeout (then retried)",
+          {{"plugin", id_}})),
+      blocked_seconds_(context_->telemetry().counter(
+          "output_blocked_seconds_total",
+          "Time the pipeline waited for room in this output's full buffer (when_full: block)",
+          {{"plugin", id_}})),
       buffer_gauge_(context_->telemetry().gauge(
           "output_buffer_metrics", "Metrics waiting in an output's buffer", {{"plugin", id_}})),
       write_seconds_(context_->telemetry().histogram(
@@ -35,7 +90,13 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
 }
 
 OutputWorker::~OutputWorker() {
-  if (thread_.joinable()) stopAndTakeBuffer();
+  if (thread_.joinable()) {
+    for (auto& m : stopAndTakeBuffer()) drop(m, "discarded", "the output stopped without a drain");
+  }
+  stopWatchdog();
+  // Never started (a reload whose pipeline failed to build): what it holds is not delivered.
+  for (auto& m : batch_) drop(m, "discarded", "the output was discarded before it ran");
+  for (auto& m : buffer_) drop(m, "discarded", "the output was discarded before it ran");
   output_.reset();  // before plugin_ unloads the library
 }
 
@@ -46,6 +107,7 @@ void OutputWorker::seed(std::deque<Metric>&& metrics) {
 
 void OutputWorker::start() {
   last_flush_ = Clock::now();
+  watchdog_ = std::thread([this] { watch(); });
   thread_ = std::thread([this] { run(); });
 }
 
@@ -58,6 +120,7 @@ void OutputWorker::drop(Metric& metric, const char* reason, std::string_view det
   if (const auto& d = metric.delivery()) d->markFailed();
   metric.setDelivery(nullptr);
   dropped_.fetch_add(1, std::memory_order_relaxed);
+  last_drop_ns_.store(steadyNanos(Clock::now()), std::memory_order_relaxed);
   context_->telemetry()
       .counter("output_metrics_dropped_total", "Metrics an output dropped, by reason",
                {{"plugin", id_}, {"reason", reason}})
@@ -66,25 +129,22 @@ void OutputWorker::drop(Metric& metric, const char* reason, std::string_view det
                  detail);
 }
 
+// ---------------------------------------------------------------- buffer (memory)
+bool OutputWorker::full() const { return buffer_.size() + inflight_.load() >= max_buffer_; }
+
 void OutputWorker::push(std::vector<Metric>& metrics) {
   std::unique_lock lock(mu_);
   for (auto& m : metrics) {
-    while (buffer_.size() + inflight_.load() >= max_buffer_) {
-      if (block_when_full_ && mode_ != Mode::kStopping) {
-        space_.wait(lock, [&] {
-          return buffer_.size() + inflight_.load() < max_buffer_ || mode_ == Mode::kStopping;
-        });
-        if (mode_ == Mode::kStopping) break;
-      } else if (!buffer_.empty()) {
-        drop(buffer_.front(), "buffer_full",
-             "the buffer is full; raise buffer.max or set buffer.when_full: block");
-        buffer_.pop_front();
+    if (full()) makeRoom(lock);
+    // Still full: drop_oldest with a whole buffer in flight, or block past the shutdown deadline.
+    // While stopping for a reload the buffer may overflow: it is handed over whole.
+    if (full() && mode_ != Mode::kStopping) {
+      if (Clock::now() >= shutdown_deadline_) {
+        drop(m, "shutdown", "the output had no room for it before the shutdown deadline");
       } else {
-        break;  // a whole buffer is in flight: the newest goes
+        drop(m, "buffer_full",
+             "the buffer is full; raise buffer.max or set buffer.when_full: block");
       }
-    }
-    if (buffer_.size() + inflight_.load() >= max_buffer_ && mode_ != Mode::kStopping) {
-      drop(m, "buffer_full", "the buffer is full; raise buffer.max or set buffer.when_full: block");
       continue;
     }
     buffer_.push_back(std::move(m));
@@ -92,6 +152,26 @@ void OutputWorker::push(std::vector<Metric>& metrics) {
   metrics.clear();
   buffer_gauge_.Set(static_cast<double>(buffer_.size() + inflight_.load()));
   if (buffer_.size() >= batch_size_) wake_.notify_one();
+}
+
+void OutputWorker::makeRoom(std::unique_lock<std::mutex>& lock) {
+  if (!block_when_full_) {
+    while (full() && !buffer_.empty()) {
+      drop(buffer_.front(), "buffer_full",
+           "the buffer is full; raise buffer.max or set buffer.when_full: block");
+      buffer_.pop_front();
+    }
+    return;
+  }
+  // Back-pressure: the chain thread waits, then the queue fills, then the inputs wait. Until the
+  // shutdown deadline at most: past it, shutdown must end.
+  const auto since = Clock::now();
+  blocked_since_ns_.store(steadyNanos(since), std::memory_order_relaxed);
+  while (full() && mode_ != Mode::kStopping && Clock::now() < shutdown_deadline_) {
+    space_.wait_until(lock, std::min(shutdown_deadline_, Clock::now() + kHealthRefresh));
+  }
+  blocked_since_ns_.store(0, std::memory_order_relaxed);
+  blocked_seconds_.Increment(std::chrono::duration<double>(Clock::now() - since).count());
 }
 
 bool OutputWorker::pastDeadline() const {
@@ -111,29 +191,44 @@ bool OutputWorker::backoff(int& attempt) {
 }
 
 bool OutputWorker::connect(int& attempt) {
+  std::string error;
+  WatchedCall call(*this, "connect");
   try {
     output_->connect();
-    context_->setHealth(HealthState::kOk, "");
+  } catch (const std::exception& e) {
+    error = e.what();
+  }
+  const CallEnd end = call.end();
+  if (error.empty() && end == CallEnd::kReturned) {
+    connected_once_.store(true);
+    setFailure("");
     attempt = 0;
     return true;
-  } catch (const std::exception& e) {
-    write_errors_.Increment();
-    context_->setHealth(HealthState::kDegraded, std::string("connect failed: ") + e.what());
-    log_limit_.error(context_->logger(), "cannot connect: {}; retrying with backoff", e.what());
-    return false;
   }
+  if (end == CallEnd::kTimedOut) {
+    error = fmt::format("timed out after {} (write_timeout){}", seconds(write_timeout_),
+                        error.empty() ? "" : ": " + error);
+  } else if (error.empty()) {
+    error = "cancelled at the shutdown deadline";
+  }
+  write_errors_.Increment();
+  setFailure("connect failed: " + error);
+  log_limit_.error(context_->logger(), "cannot connect: {}; retrying with backoff", error);
+  return false;
 }
 
 void OutputWorker::writeBatch(int& attempt, bool& connected) {
   WriteResult result = WriteResult::retry("");
   bool threw = false;
   const auto start = Clock::now();
+  WatchedCall call(*this, "write");
   try {
     result = output_->write(std::span<const Metric>(batch_.data(), batch_.size()));
   } catch (const std::exception& e) {
     result = WriteResult::retry(e.what());
     threw = true;
   }
+  const CallEnd end = call.end();
   write_seconds_.Observe(std::chrono::duration<double>(Clock::now() - start).count());
 
   std::vector<WriteStatus> status(batch_.size(), result.status());
@@ -174,17 +269,144 @@ void OutputWorker::writeBatch(int& attempt, bool& connected) {
   space_.notify_all();
   if (batch_.empty()) {
     attempt = 0;
-    context_->setHealth(HealthState::kOk, "");
+    setFailure("");
     return;
   }
   write_errors_.Increment();
-  const std::string why =
-      retry_reason && !retry_reason->empty() ? *retry_reason : "no reason given";
-  context_->setHealth(HealthState::kDegraded, "write failed: " + why);
+  std::string why = retry_reason && !retry_reason->empty() ? *retry_reason : "no reason given";
+  if (end == CallEnd::kTimedOut) {
+    why = fmt::format("timed out after {} (write_timeout), cancelled: {}", seconds(write_timeout_),
+                      why);
+  }
+  setFailure("write failed: " + why);
   log_limit_.warn(context_->logger(), "write of {} metrics failed: {}; retrying with backoff",
                   batch_.size(), why);
-  if (threw) connected = false;  // an exception means the connection is suspect: reconnect
+  // An exception or a cancelled call leaves the connection suspect: reconnect.
+  if (threw || end != CallEnd::kReturned) connected = false;
   if (!backoff(attempt)) return;
+}
+
+void OutputWorker::closeOutput() {
+  // A close comes after the shutdown deadline has often passed: it still gets a moment to say
+  // goodbye to the server before it is cancelled.
+  WatchedCall call(*this, "close", kCloseGrace);
+  try {
+    output_->close();
+  } catch (const std::exception& e) {
+    context_->logger().warn("close failed: {}", e.what());
+  }
+}
+
+void OutputWorker::setFailure(std::string why) {
+  {
+    std::lock_guard lock(health_mu_);
+    failure_ = std::move(why);
+  }
+  refreshHealth();
+}
+
+void OutputWorker::refreshHealth() {
+  std::lock_guard health_lock(health_mu_);
+  std::string why = failure_;
+  auto add = [&why](const std::string& reason) { why += (why.empty() ? "" : "; ") + reason; };
+  const std::int64_t now = steadyNanos(Clock::now());
+  const std::int64_t last_drop = last_drop_ns_.load(std::memory_order_relaxed);
+  if (last_drop && now - last_drop < std::chrono::nanoseconds(kDropVisibleFor).count()) {
+    add(fmt::format("dropping metrics ({} dropped so far, see output_metrics_dropped_total)",
+                    dropped_.load()));
+  }
+  const std::int64_t blocked = blocked_since_ns_.load(std::memory_order_relaxed);
+  if (blocked && now - blocked >= std::chrono::nanoseconds(kSustainedBlock).count()) {
+    add(fmt::format("buffer full: inputs have waited {}s for room (when_full: block)",
+                    (now - blocked) / 1'000'000'000));
+  }
+  if (!block_when_full_) {
+    const std::size_t held = buffered();
+    if (static_cast<double>(held) >= kNearlyFull * static_cast<double>(max_buffer_)) {
+      add(fmt::format("buffer nearly full ({} of {}), the oldest metrics will be dropped", held,
+                      max_buffer_));
+    }
+  }
+  if (why.empty() && !connected_once_.load()) return;  // still starting
+  context_->setHealth(why.empty() ? HealthState::kOk : HealthState::kDegraded, why);
+}
+
+// ---------------------------------------------------------------- watchdog
+void OutputWorker::beginCall(const char* what, Clock::duration grace) {
+  {
+    std::lock_guard lock(call_mu_);
+    const auto now = Clock::now();
+    call_.what = what;
+    call_.active = true;
+    call_.cancelled = false;
+    call_.at_shutdown = false;
+    call_.deadline = write_timeout_.count() > 0 ? now + write_timeout_ : Clock::time_point::max();
+    const auto stop = std::max(stop_deadline_, now + grace);
+    if (stop < call_.deadline) {
+      call_.deadline = stop;
+      call_.at_shutdown = true;
+    }
+  }
+  call_cv_.notify_all();
+}
+
+OutputWorker::CallEnd OutputWorker::endCall() {
+  // Waits while the watchdog is inside cancel(): once this returns, no cancel() of this call runs.
+  std::lock_guard lock(call_mu_);
+  call_.active = false;
+  if (!call_.cancelled) return CallEnd::kReturned;
+  return call_.at_shutdown ? CallEnd::kCancelledAtShutdown : CallEnd::kTimedOut;
+}
+
+void OutputWorker::watch() {
+  std::unique_lock lock(call_mu_);
+  auto next_refresh = Clock::now() + kHealthRefresh;
+  while (!watch_stop_) {
+    const auto now = Clock::now();
+    if (now >= next_refresh) {
+      lock.unlock();
+      refreshHealth();
+      lock.lock();
+      next_refresh = now + kHealthRefresh;
+      continue;
+    }
+    const bool armed = call_.active && !call_.cancelled;
+    if (!armed || now < call_.deadline) {
+      call_cv_.wait_until(lock, armed ? std::min(call_.deadline, next_refresh) : next_refresh);
+      continue;
+    }
+    call_.cancelled = true;
+    if (call_.at_shutdown) {
+      context_->logger().warn("cancelling the {} in progress: the shutdown deadline passed",
+                              call_.what);
+    } else {
+      timeouts_.fetch_add(1, std::memory_order_relaxed);
+      timeouts_counter_.Increment();
+      std::string why = fmt::format("{} hung for {} (write_timeout): cancelled, will retry",
+                                    call_.what, seconds(write_timeout_));
+      log_limit_.error(context_->logger(), "{}", why);
+      {
+        std::lock_guard health_lock(health_mu_);
+        failure_ = why;
+      }
+      context_->setHealth(HealthState::kDegraded, why);
+    }
+    // Under call_mu_, so the call cannot end and the next one begin before cancel() returns.
+    try {
+      output_->cancel();
+    } catch (const std::exception& e) {
+      context_->logger().warn("cancel failed: {}", e.what());
+    }
+  }
+}
+
+void OutputWorker::stopWatchdog() {
+  {
+    std::lock_guard lock(call_mu_);
+    watch_stop_ = true;
+  }
+  call_cv_.notify_all();
+  if (watchdog_.joinable()) watchdog_.join();
 }
 
 void OutputWorker::run() {
@@ -226,14 +448,30 @@ void OutputWorker::run() {
     writeBatch(attempt, connected);
     if (pastDeadline()) break;
   }
-  try {
-    output_->close();
-  } catch (const std::exception& e) {
-    context_->logger().warn("close failed: {}", e.what());
+  closeOutput();
+}
+
+void OutputWorker::beginShutdown(Clock::time_point deadline) {
+  {
+    std::lock_guard lock(mu_);
+    shutdown_deadline_ = std::min(shutdown_deadline_, deadline);
   }
+  space_.notify_all();
+  {
+    // A call still running at the deadline is cancelled, so shutdown ends on time even when the
+    // output hangs.
+    std::lock_guard lock(call_mu_);
+    stop_deadline_ = std::min(stop_deadline_, deadline);
+    if (call_.active && stop_deadline_ < call_.deadline) {
+      call_.deadline = stop_deadline_;
+      call_.at_shutdown = true;
+    }
+  }
+  call_cv_.notify_all();
 }
 
 std::size_t OutputWorker::drainAndStop(Clock::time_point deadline) {
+  beginShutdown(deadline);
   {
     std::lock_guard lock(mu_);
     if (mode_ == Mode::kRunning) {
@@ -244,6 +482,7 @@ std::size_t OutputWorker::drainAndStop(Clock::time_point deadline) {
   wake_.notify_all();
   space_.notify_all();
   if (thread_.joinable()) thread_.join();
+  stopWatchdog();
   std::lock_guard lock(mu_);
   const std::size_t left = batch_.size() + buffer_.size();
   for (auto& m : batch_) drop(m, "shutdown", "not written before the shutdown deadline");
@@ -258,14 +497,19 @@ std::size_t OutputWorker::drainAndStop(Clock::time_point deadline) {
   return left;
 }
 
-std::deque<Metric> OutputWorker::stopAndTakeBuffer() {
+void OutputWorker::requestStop() {
   {
     std::lock_guard lock(mu_);
     mode_ = Mode::kStopping;
   }
   wake_.notify_all();
   space_.notify_all();
+}
+
+std::deque<Metric> OutputWorker::stopAndTakeBuffer() {
+  requestStop();
   if (thread_.joinable()) thread_.join();
+  stopWatchdog();
   std::lock_guard lock(mu_);
   std::deque<Metric> out;
   for (auto& m : batch_) out.push_back(std::move(m));

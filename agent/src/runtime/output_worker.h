@@ -1,7 +1,9 @@
 #pragma once
 // One output instance with its own bounded buffer and worker thread: batching by size and by
 // interval, retry with exponential backoff and jitter, `when_full: block | drop_oldest`, every drop
-// counted. A metric leaves the buffer only when write() says it was stored (or rejected for good).
+// counted and reported to the metric's input as not delivered. A metric leaves the buffer only
+// when write() says it was stored (or rejected for good). A watchdog thread bounds every call into
+// the output (`write_timeout`, and the shutdown deadline) through Output::cancel().
 
 #include <atomic>
 #include <chrono>
@@ -45,27 +47,55 @@ class OutputWorker {
   // From the processor thread: moves `metrics` into the buffer, applying `when_full`.
   void push(std::vector<Metric>& metrics);
 
+  // Shutdown has begun: from `deadline` on, a push no longer waits for room (what does not fit is
+  // dropped as "shutdown") and a call into the output still running is cancelled. Call before
+  // the processor chain is drained, so a blocked chain cannot hold shutdown past its deadline.
+  void beginShutdown(std::chrono::steady_clock::time_point deadline);
+
   // Writes everything buffered until `deadline`, then closes the output. Returns how many
   // metrics could not be written in time (dropped and counted).
   std::size_t drainAndStop(std::chrono::steady_clock::time_point deadline);
 
+  // For a reload: the worker stops after the call in progress and pushes no longer wait (the
+  // buffer is handed over whole). Call before the processor chain is drained.
+  void requestStop();
   // Stops after the write in progress and hands back what is buffered (for a reload).
   std::deque<Metric> stopAndTakeBuffer();
 
   std::size_t buffered() const;
   std::uint64_t written() const { return written_.load(); }
   std::uint64_t dropped() const { return dropped_.load(); }
+  // Calls cancelled because they outlived write_timeout.
+  std::uint64_t timeouts() const { return timeouts_.load(); }
 
  private:
   enum class Mode { kRunning, kDraining, kStopping };
+  // How a watched call into the output ended.
+  enum class CallEnd { kReturned, kTimedOut, kCancelledAtShutdown };
+  class WatchedCall;
 
   void run();
   bool connect(int& attempt);
   void writeBatch(int& attempt, bool& connected);
+  void closeOutput();
   // Waits `delay` or until stopped or past the drain deadline; false when it should give up.
   bool backoff(int& attempt);
   void drop(Metric& metric, const char* reason, std::string_view detail);
   bool pastDeadline() const;
+  // Buffer handling (mu_ held). full(): no room for one more metric. makeRoom(): applies
+  // when_full (waits, or drops the oldest).
+  bool full() const;
+  void makeRoom(std::unique_lock<std::mutex>& lock);
+  // /health from what the worker knows: the last failure, recent drops, inputs blocked on a full
+  // buffer, a drop_oldest buffer nearly full. Any thread; never with mu_ or call_mu_ held.
+  void refreshHealth();
+
+  // The watchdog (its own thread): cancels a call that passes its deadline.
+  void watch();
+  // `grace`: the least time the call gets even when the shutdown deadline is nearer.
+  void beginCall(const char* what, std::chrono::steady_clock::duration grace);
+  CallEnd endCall();
+  void stopWatchdog();
 
   const std::string id_;
   plugins::PluginHandle plugin_;  // keeps the library loaded while output_ lives
@@ -85,17 +115,48 @@ class OutputWorker {
   std::atomic<std::size_t> inflight_{0};
   std::vector<Metric> batch_;  // worker thread only
   Mode mode_ = Mode::kRunning;
-  std::chrono::steady_clock::time_point deadline_{};
+  std::chrono::steady_clock::time_point deadline_{};  // of the drain
+  std::chrono::steady_clock::time_point shutdown_deadline_ =
+      std::chrono::steady_clock::time_point::max();
   std::chrono::steady_clock::time_point last_flush_{};
   std::thread thread_;
   std::mt19937_64 rng_;
   LogRateLimiter log_limit_;  // write and connect failures
   LogRateLimiter drop_log_;
 
+  // Watchdog state, under call_mu_ (never taken while holding mu_).
+  struct Call {
+    const char* what = nullptr;  // "connect", "write", "close"
+    bool active = false;
+    bool cancelled = false;
+    bool at_shutdown = false;  // the deadline is the shutdown deadline, not write_timeout
+    std::chrono::steady_clock::time_point deadline{};
+  };
+  const std::chrono::milliseconds write_timeout_;
+  std::mutex call_mu_;
+  std::condition_variable call_cv_;
+  Call call_;
+  std::chrono::steady_clock::time_point stop_deadline_ =
+      std::chrono::steady_clock::time_point::max();
+  bool watch_stop_ = false;
+  std::thread watchdog_;
+
+  // Health inputs. The worker refreshes /health after each call, the watchdog every second (so a
+  // hung call or a blocked pipeline shows up while the worker is stuck).
+  void setFailure(std::string why);
+  std::mutex health_mu_;
+  std::string failure_;  // the last connect/write failure; empty after a success
+  std::atomic<bool> connected_once_{false};
+  std::atomic<std::int64_t> last_drop_ns_{0};      // steady clock, 0: never
+  std::atomic<std::int64_t> blocked_since_ns_{0};  // a push waiting for room since, 0: none
+
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
+  std::atomic<std::uint64_t> timeouts_{0};
   prometheus::Counter& written_counter_;
   prometheus::Counter& write_errors_;
+  prometheus::Counter& timeouts_counter_;
+  prometheus::Counter& blocked_seconds_;
   prometheus::Gauge& buffer_gauge_;
   prometheus::Histogram& write_seconds_;
 };

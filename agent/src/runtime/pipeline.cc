@@ -50,8 +50,11 @@ class Pipeline::InputEmitter final : public Emitter {
       : queue_(queue),
         filter_(options),
         global_tags_(global),
-        counter_(telemetry.counter("input_metrics_total", "Metrics an input emitted",
-                                   {{"plugin", id}})) {}
+        counter_(
+            telemetry.counter("input_metrics_total", "Metrics an input emitted", {{"plugin", id}})),
+        lost_counter_(telemetry.counter("input_metrics_dropped_total",
+                                        "Metrics an input emitted after the pipeline stopped",
+                                        {{"plugin", id}, {"reason", "stopped"}})) {}
 
   void emit(Metric&& metric) override {
     if (!filter_.accepts(metric)) return;
@@ -62,7 +65,11 @@ class Pipeline::InputEmitter final : public Emitter {
     if (queue_.push(std::move(metric))) {
       count_.fetch_add(1, std::memory_order_relaxed);
     } else {
+      // Not taken: the input must not count it as delivered (a file position or a Kafka offset
+      // would advance past it).
+      if (const auto& d = metric.delivery()) d->markFailed();
       lost_.fetch_add(1, std::memory_order_relaxed);
+      lost_counter_.Increment();
     }
   }
 
@@ -80,6 +87,7 @@ class Pipeline::InputEmitter final : public Emitter {
   MetricFilter filter_;
   std::map<std::string, std::string> global_tags_;
   prometheus::Counter& counter_;
+  prometheus::Counter& lost_counter_;
   std::atomic<std::uint64_t> count_{0};
   std::atomic<std::uint64_t> lost_{0};
   std::uint64_t published_ = 0;
@@ -218,23 +226,37 @@ bool Pipeline::build(std::vector<std::string>& errors, CarriedBuffers carried) {
       auto worker = std::make_unique<OutputWorker>(
           c, c.output.flush_interval.value_or(config_.agent.flush_interval), plugin,
           std::move(context), std::move(output));
-      if (auto it = carried.find(c.id); it != carried.end()) {
-        observability::agentLog().info("{}: keeping {} buffered metrics across the reload", c.id,
-                                       it->second.size());
-        worker->seed(std::move(it->second));
-        carried.erase(it);
-      }
       outputs_.push_back(std::move(worker));
-    }
-    for (auto& [id, metrics] : carried) {
-      if (!metrics.empty()) {
-        observability::agentLog().warn(
-            "output {} is gone from the configuration: {} buffered metrics dropped", id,
-            metrics.size());
-      }
     }
   }
   if (errors.size() != errors_before) return false;
+
+  // Only a pipeline that builds takes the carried buffers: after a failed build the caller still
+  // has them for the previous configuration.
+  for (auto& worker : outputs_) {
+    if (auto it = carried.find(worker->id()); it != carried.end()) {
+      observability::agentLog().info("{}: keeping {} buffered metrics across the reload",
+                                     worker->id(), it->second.size());
+      worker->seed(std::move(it->second));
+      carried.erase(it);
+    }
+  }
+  if (!options_.test) {
+    for (auto& [id, metrics] : carried) {
+      if (metrics.empty()) continue;
+      observability::agentLog().warn(
+          "output {} is gone from the configuration: {} buffered metrics dropped", id,
+          metrics.size());
+      for (auto& m : metrics) {
+        if (const auto& d = m.delivery()) d->markFailed();
+      }
+      telemetry_
+          .counter("output_metrics_dropped_total", "Metrics an output dropped, by reason",
+                   {{"plugin", id}, {"reason", "output_removed"}})
+          .Increment(static_cast<double>(metrics.size()));
+      metrics.clear();
+    }
+  }
 
   for (std::size_t i = 0; i <= processors_.size(); ++i) {
     stages_.push_back(
@@ -319,9 +341,13 @@ void Pipeline::dispatch(std::size_t stage, Metric&& metric) {
   }
   ProcessorSlot& slot = *processors_[stage];
   ++slot.processed;
+  // Kept only for tracked metrics (a null check for the rest): if the processor throws, the
+  // metric is lost and its input must hear so.
+  DeliveryHandle tracked = metric.delivery() ? metric.delivery() : nullptr;
   try {
     slot.processor->process(std::move(metric), *stages_[stage + 1]);
   } catch (const std::exception& e) {
+    if (tracked) tracked->markFailed();
     slot.errors->Increment();
     processor_errors_.error(slot.context->logger(), "failed on a metric, which is lost: {}",
                             e.what());
@@ -332,6 +358,8 @@ void Pipeline::fanout(Metric&& metric) {
   routed_.fetch_add(1, std::memory_order_relaxed);
   if (options_.test) {
     options_.test_sink(metric);
+    // --test writes nothing: a replayable input must not advance past what it only printed.
+    if (const auto& d = metric.delivery()) d->markFailed();
     return;
   }
   std::size_t last = outputs_.size();
@@ -426,6 +454,8 @@ std::size_t Pipeline::stop(SteadyClock::time_point deadline) {
   if (!started_ || stopped_) return 0;
   stopped_ = true;
   telemetry_.setAgentState("stopping");
+  // Before draining the chain: a chain blocked on a full output must not outlast the deadline.
+  for (auto& o : outputs_) o->beginShutdown(deadline);
   stopInputs();
   queue_.close();
   if (chain_thread_.joinable()) chain_thread_.join();
@@ -445,6 +475,9 @@ CarriedBuffers Pipeline::stopForReload() {
   if (!started_ || stopped_) return carried;
   stopped_ = true;
   telemetry_.setAgentState("reloading");
+  // Outputs stop first and take whatever the chain still hands them, so a blocked output cannot
+  // hold the reload.
+  for (auto& o : outputs_) o->requestStop();
   stopInputs();
   queue_.close();
   if (chain_thread_.joinable()) chain_thread_.join();

@@ -65,6 +65,14 @@ class Output {
 
   virtual void close() {}
 
+  // Optional: makes a connect(), write() or close() in progress on the worker thread return at
+  // once (throw or answer retry). The core calls it from another thread when a call outlives the
+  // output's `write_timeout` or the shutdown deadline, possibly just after the call returned, so
+  // it must be thread-safe and must not free what the running call uses (shut the socket down
+  // rather than closing it). The next attempt may reconnect. The default does nothing: the core
+  // then only counts the timeout and waits for the call to end.
+  virtual void cancel() {}
+
   // Optional: outputs that own a database schema apply it here (`cvagent schema apply`).
   // Returns false when the output has no schema. Throws on failure.
   virtual bool applySchema() { return false; }

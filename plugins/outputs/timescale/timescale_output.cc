@@ -1,6 +1,7 @@
 #include "timescale_output.h"
 
 #include <fmt/format.h>
+#include <sys/socket.h>
 #include <pqxx/tablewriter>
 
 #include <algorithm>
@@ -237,8 +238,23 @@ TimescaleOutput::~TimescaleOutput() { dropConnection(); }
 void TimescaleOutput::openConnection() {
   dropConnection();
   std::unique_ptr<pqxx::connection> connection;
+  // cancel() reaches the socket as soon as it exists (the set-up below talks to the server too);
+  // if opening fails half way the registration is withdrawn before `connection` closes it.
+  struct SocketRegistration {
+    TimescaleOutput& self;
+    bool keep = false;
+    ~SocketRegistration() {
+      if (keep) return;
+      std::lock_guard lock(self.socket_mu_);
+      self.socket_ = -1;
+    }
+  } registration{*this};
   try {
     connection = std::make_unique<pqxx::connection>(conninfo_.effective);
+    {
+      std::lock_guard lock(socket_mu_);
+      socket_ = connection->sock();
+    }
     // set_variable: libpqxx re-applies these if it ever re-opens the session itself.
     connection->set_variable("client_min_messages", "warning");
     connection->set_variable("standard_conforming_strings", "on");
@@ -263,12 +279,24 @@ void TimescaleOutput::openConnection() {
             .as<bool>();
   }
   connection_ = std::move(connection);
+  registration.keep = true;
   context_.setHealth(HealthState::kOk, "connected");
 }
 
 void TimescaleOutput::dropConnection() {
+  {
+    std::lock_guard lock(socket_mu_);
+    socket_ = -1;
+  }
   notices_.reset();
   connection_.reset();
+}
+
+void TimescaleOutput::cancel() {
+  // shutdown, not close: the worker thread still owns the descriptor and closes it when it drops
+  // the connection.
+  std::lock_guard lock(socket_mu_);
+  if (socket_ >= 0) ::shutdown(socket_, SHUT_RDWR);
 }
 
 void TimescaleOutput::connect() {

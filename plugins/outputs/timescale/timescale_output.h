@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
 #include <span>
 #include <string>
@@ -64,6 +65,9 @@ class TimescaleOutput final : public Output {
   void connect() override;
   WriteResult write(std::span<const Metric> batch) override;
   void close() override;
+  // From the core's watchdog thread: shuts the socket down, so a libpq call blocked on a hung
+  // server fails at once; the write answers retry and the next attempt reconnects.
+  void cancel() override;
   bool applySchema() override;
 
   const std::string& redactedConnection() const { return conninfo_.redacted; }
@@ -92,6 +96,10 @@ class TimescaleOutput final : public Output {
   RowFormat format_;
   std::unique_ptr<pqxx::connection> connection_;
   std::unique_ptr<NoticeLogger> notices_;  // registered with connection_; dropped before it
+  // connection_'s socket for cancel(); -1 before the connection is closed, so cancel() never
+  // touches a descriptor number the process has reused.
+  std::mutex socket_mu_;
+  int socket_ = -1;
   bool schema_applied_ = false;
   std::uint64_t connections_opened_ = 0;
   std::vector<Staged> staged_;  // one per table, reused across batches

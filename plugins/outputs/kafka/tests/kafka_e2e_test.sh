@@ -7,12 +7,7 @@
 source "$CVAGENT_SOURCE_DIR/tests/e2e/lib.sh"
 : "${KAFKA_MOCK:?KAFKA_MOCK must point at cvagent-kafka-mock}"
 
-mkfifo "$WORK/mock.in"
-"$KAFKA_MOCK" --topic rawtrade:6 <"$WORK/mock.in" >"$WORK/mock.out" 2>"$WORK/mock.log" &
-cleanup_pids+=($!)
-exec 3>"$WORK/mock.in"  # the mock lives as long as this descriptor
-wait_for 10 grep -q '^bootstrap ' "$WORK/mock.out" || fail "the mock cluster did not start"
-brokers=$(sed -n 's/^bootstrap //p' "$WORK/mock.out")
+start_kafka_mock "$KAFKA_MOCK" --topic rawtrade:6
 
 # trades with ids from..to-1 as line protocol, 7 pairs
 make_trades() {
