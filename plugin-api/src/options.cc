@@ -151,8 +151,10 @@ std::size_t editDistance(std::string_view a, std::string_view b) {
   return prev[b.size()];
 }
 }  // namespace
+}  // namespace detail
 
 std::string didYouMean(std::string_view word, const std::vector<std::string>& candidates) {
+  using detail::editDistance;
   const std::size_t limit = std::max<std::size_t>(2, word.size() / 3);
   std::string best;
   std::size_t best_distance = limit + 1;
@@ -165,6 +167,8 @@ std::string didYouMean(std::string_view word, const std::vector<std::string>& ca
   }
   return best;
 }
+
+namespace detail {
 
 void typeError(const ConfigNode& node, const OptionSpec& self, std::string_view expected,
                Diagnostics& diags) {

@@ -73,8 +73,13 @@ bool parseDuration(std::string_view text, std::chrono::nanoseconds& out);
 bool parseByteSize(std::string_view text, std::uint64_t& out);
 std::string formatByteSize(std::uint64_t bytes);
 std::string yamlQuote(std::string_view text);  // a YAML flow scalar, quoted only where needed
-// Closest candidate within an edit distance that makes sense for `word`, or "".
+}  // namespace detail
+
+// Closest candidate within an edit distance that makes sense for `word`, or "" (the core's
+// "did you mean" for keys; plugins use it for values they validate themselves).
 std::string didYouMean(std::string_view word, const std::vector<std::string>& candidates);
+namespace detail {
+using cvagent::didYouMean;
 }  // namespace detail
 
 struct OptionSpec;

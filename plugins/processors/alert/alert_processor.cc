@@ -302,7 +302,7 @@ AlertProcessor::AlertProcessor(const AlertOptions& options, PluginContext& conte
     }
     rule->fingerprint = ruleFingerprint(rule->options);
     rule->window_ns = r.window.count();
-    rule->window_text = detail::formatDuration(r.window);
+    rule->window_text = formatDuration(r.window);
     rule->slot_ns = std::max<std::int64_t>(1, rule->window_ns / kSlotsPerWindow);
     rule->cooldown_ns = r.cooldown.count();
     rule->hysteresis = r.hysteresis_pct / 100.0;

@@ -5,12 +5,13 @@
 #include <unistd.h>
 
 #include <cerrno>
+#include <charconv>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
 
-#include "cvagent/options.h"
+#include "cvagent/text.h"
 
 namespace cvagent::processors::alert {
 
@@ -18,42 +19,27 @@ namespace {
 
 constexpr std::string_view kHeader = "cvagent-alert-state 1";
 
+// Tab-separated lines: the SDK's escaping (cvagent/text.h), shared with the other state files.
 std::string escape(std::string_view text) {
   std::string out;
-  out.reserve(text.size());
-  for (char c : text) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
+  appendTsvEscaped(text, out);
   return out;
 }
 
 std::string unescape(std::string_view text) {
   std::string out;
-  out.reserve(text.size());
-  for (std::size_t i = 0; i < text.size(); ++i) {
-    if (text[i] == '\\' && i + 1 < text.size()) {
-      const char n = text[++i];
-      out += n == 't' ? '\t' : n == 'n' ? '\n' : n == 'r' ? '\r' : n;
-    } else {
-      out += text[i];
-    }
-  }
+  if (!unescapeTsv(text, out)) out.assign(text);  // a damaged field is kept as written
   return out;
+}
+
+bool parseInt(std::string_view text, std::int64_t& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
+}
+
+bool parseDouble(std::string_view text, double& out) {
+  const auto [end, ec] = std::from_chars(text.data(), text.data() + text.size(), out);
+  return ec == std::errc() && end == text.data() + text.size();
 }
 
 std::vector<std::string_view> splitTabs(std::string_view line) {
@@ -153,13 +139,13 @@ bool readSnapshot(const std::string& path, std::vector<SnapshotRule>& rules, std
       SnapshotSeries s;
       std::int64_t flag = 0;
       s.key = unescape(parts[1]);
-      if (!detail::parseInt(parts[2], flag)) return bad();
+      if (!parseInt(parts[2], flag)) return bad();
       s.active = flag != 0;
-      if (!detail::parseInt(parts[3], flag)) return bad();
+      if (!parseInt(parts[3], flag)) return bad();
       s.fired_up = flag != 0;
-      if (!detail::parseInt(parts[4], s.last_fired) || !detail::parseInt(parts[5], s.latest) ||
-          !detail::parseInt(parts[6], s.last_seen_wall) ||
-          !detail::parseDouble(parts[7], s.last_value) || !detail::parseInt(parts[8], flag)) {
+      if (!parseInt(parts[4], s.last_fired) || !parseInt(parts[5], s.latest) ||
+          !parseInt(parts[6], s.last_seen_wall) ||
+          !parseDouble(parts[7], s.last_value) || !parseInt(parts[8], flag)) {
         return bad();
       }
       s.has_value = flag != 0;

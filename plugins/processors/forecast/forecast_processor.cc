@@ -123,7 +123,7 @@ void validate(const SeriesOptions& series) {
     }
     std::string message =
         "forecast: `" + series.metric + "` metrics have no numeric field `" + series.field + "`";
-    const std::string hint = detail::didYouMean(series.field, known.fields);
+    const std::string hint = didYouMean(series.field, known.fields);
     if (!hint.empty()) message += "; did you mean '" + hint + "'?";
     throw std::invalid_argument(message);
   }

@@ -170,10 +170,10 @@ double coverageOnRandomWalk(const std::string& model, std::chrono::nanoseconds h
   // The gauge agrees with the count over its rolling window, roughly.
   p.tick(0, out);
   const std::string gauge =
-      "forecast_" + model + "_" + detail::formatDuration(horizon) + "_coverage";
+      "forecast_" + model + "_" + formatDuration(horizon) + "_coverage";
   EXPECT_NEAR(context.gaugeValue(gauge), coverage, 0.06) << gauge;
   std::printf("coverage %s %s at %.2f: %.4f\n", model.c_str(),
-              detail::formatDuration(horizon).c_str(), level, coverage);
+              formatDuration(horizon).c_str(), level, coverage);
   return coverage;
 }
 
@@ -181,7 +181,7 @@ TEST(ForecastProcessor, IntervalCoverageOnARandomWalkIsWithinThreePointsOfNomina
   for (const std::string model : {"naive", "moving_average", "holt", "ar"}) {
     for (auto horizon : {1min, 5min}) {
       EXPECT_NEAR(coverageOnRandomWalk(model, horizon, 0.8), 0.8, 0.03)
-          << model << " " << detail::formatDuration(horizon);
+          << model << " " << formatDuration(horizon);
     }
     EXPECT_NEAR(coverageOnRandomWalk(model, 1min, 0.95), 0.95, 0.03) << model;
   }
