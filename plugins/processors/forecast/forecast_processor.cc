@@ -135,7 +135,7 @@ void validate(const ForecastOptions& options) {
   if (options.horizons.empty()) throw std::invalid_argument("forecast: `horizons` is empty");
   for (std::size_t i = 0; i < options.horizons.size(); ++i) {
     const auto horizon = options.horizons[i];
-    const std::string label = detail::formatDuration(horizon);
+    const std::string label = formatDuration(horizon);
     if (horizon.count() <= 0) {
       throw std::invalid_argument("forecast: horizon `" + label + "` must be positive");
     }
@@ -149,7 +149,7 @@ void validate(const ForecastOptions& options) {
           horizon.count() / s.step.count() > kMaxHorizonSteps) {
         throw std::invalid_argument("forecast: horizon `" + label +
                                     "` must be a whole number of steps (at most 10000) of the `" +
-                                    s.metric + "` series' step `" + detail::formatDuration(s.step) +
+                                    s.metric + "` series' step `" + formatDuration(s.step) +
                                     "`");
       }
     }
@@ -228,7 +228,7 @@ ForecastProcessor::ForecastProcessor(const ForecastOptions& options, PluginConte
   settings_.holt_damping = options.holt_damping;
   settings_.ar_order = static_cast<std::size_t>(options.ar_order);
   settings_.ar_window = static_cast<std::size_t>(options.ar_window);
-  for (const auto& h : options.horizons) horizon_labels_.push_back(detail::formatDuration(h));
+  for (const auto& h : options.horizons) horizon_labels_.push_back(formatDuration(h));
   std::size_t max_steps_all = 0;
   for (const auto& s : options.series) {
     SeriesConfig config{s, s.step.count(), {}, 0};
