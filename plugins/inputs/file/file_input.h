@@ -1,18 +1,32 @@
 #pragma once
 // inputs.file: reads metrics from a file of JSON lines or Influx line protocol, either following it
 // as it grows (tail) or reading it whole at every gather. The reference input.
+//
+// Tail mode delivers at least once, across rotations and restarts (docs/design-notes.md):
+// - what was read is tracked in chunks; the saved position is the end of the longest prefix of
+//   chunks every output stored, never past a metric that was dropped or rejected;
+// - after a failed delivery the input stops reading, waits for what is in flight to settle, and
+//   reads again from the first undelivered position (duplicates, never loss);
+// - a file is known by device + inode + a fingerprint of its first line; on rename rotation the old
+//   file is read to its end first, on copytruncate the rotated copy is found by its fingerprint and
+//   read from where reading stopped.
+
+#include <sys/types.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstdint>
-#include <cstdio>
+#include <deque>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 
 #include "cvagent/codec.h"
 #include "cvagent/input.h"
 #include "cvagent/options.h"
 #include "cvagent/plugin_context.h"
+#include "cvagent/state_file.h"
 
 namespace cvagent::inputs::file {
 
@@ -22,23 +36,82 @@ struct FileInputOptions {
   bool tail = true;
   bool from_beginning = true;
   bool remember_position = true;
+  std::int64_t max_line_bytes = 1 << 20;
 
   static void describe(Schema<FileInputOptions>& s);
 };
 
-// Where reading stopped, kept in the instance's state directory so a restart or a reload resumes
-// there. Saved only once the metrics read up to that point are delivered (or dropped and
-// counted), so a crash re-reads rather than loses. Shared with the delivery callbacks, which may
-// outlive the input.
-class FilePosition {
+// Which file: device and inode, and a hash of its first line (at most kFingerprintBytes), which
+// tells a reused inode or a truncated-and-rewritten file from the one we read, and finds a
+// copytruncate copy. fingerprint_bytes is 0 while the file has no complete first line.
+struct FileIdentity {
+  std::uint64_t device = 0;
+  std::uint64_t inode = 0;
+  std::uint32_t fingerprint_bytes = 0;
+  std::uint64_t fingerprint = 0;
+  friend bool operator==(const FileIdentity&, const FileIdentity&) = default;
+};
+
+inline constexpr std::uint32_t kFingerprintBytes = 256;
+
+struct FilePosition {
+  FileIdentity file;
+  std::int64_t offset = 0;  // just after the last whole line read
+
+  std::string encode() const;
+  // Also reads the format before device and fingerprint were kept ("<inode> <offset>").
+  static std::optional<FilePosition> decode(std::string_view text);
+  friend bool operator==(const FilePosition&, const FilePosition&) = default;
+};
+
+// Tracks what was read, in chunks, until every output stored it; keeps the saved position at the
+// end of the delivered prefix. Shared with the delivery callbacks, which run on output threads and
+// may outlive the input.
+class DeliveryLedger : public std::enable_shared_from_this<DeliveryLedger> {
  public:
-  explicit FilePosition(std::string state_file) : state_file_(std::move(state_file)) {}
-  bool load(std::uint64_t& inode, std::int64_t& offset) const;
-  void save(std::uint64_t inode, std::int64_t offset);
+  explicit DeliveryLedger(std::optional<StateFile> state) : state_(std::move(state)) {}
+  ~DeliveryLedger();
+
+  // Forgets every chunk (their callbacks become no-ops): reading restarts at `position`.
+  void reset(const FilePosition& position);
+  // Starts a chunk: its metrics carry the handle, and it settles when every copy is released. The
+  // reader keeps one reference until close() gave the chunk its end, so it cannot settle before.
+  DeliveryHandle open();
+  void close(const FilePosition& end);
+
+  // After a failed delivery, once nothing is in flight: the first undelivered position, and the
+  // ledger is reset to it. nullopt otherwise.
+  std::optional<FilePosition> takeRewind();
+  // True while a failure waits for in-flight chunks to settle: reading more would only be read
+  // again.
+  bool waitingToRewind() const;
+  std::uint64_t inFlight() const;
+  FilePosition delivered() const;
+
+  // Saves the delivered position if it moved (at most every second unless `force`); throws what
+  // the state file throws. A save that failed in a delivery callback is rethrown here.
+  void saveNow(bool force = false);
 
  private:
-  std::mutex mu_;
-  std::string state_file_;
+  enum class State { kPending, kDelivered, kFailed };
+  struct Chunk {
+    FilePosition end;
+    bool closed = false;  // has its end: a chunk the reader never finished blocks the prefix
+    State state = State::kPending;
+  };
+  void settle(std::uint64_t epoch, std::uint64_t seq, bool delivered);
+  void saveLocked();
+
+  mutable std::mutex mu_;
+  std::optional<StateFile> state_;
+  std::deque<Chunk> chunks_;
+  std::uint64_t first_seq_ = 0;  // sequence number of chunks_.front()
+  std::uint64_t epoch_ = 0;      // bumped by reset(): older callbacks are ignored
+  FilePosition delivered_;
+  bool failed_ = false;
+  bool dirty_ = false;
+  std::chrono::steady_clock::time_point last_save_{};
+  std::string save_error_;
 };
 
 class FileInput final : public Input {
@@ -49,26 +122,61 @@ class FileInput final : public Input {
   void gather(Emitter& out) override;
   void stop() override { stopping_ = true; }
 
+  // Saves the delivered position now. Done at most every second otherwise, and when the input and
+  // the last of its metrics are gone.
+  void flushPosition();
+
  private:
-  // Reads complete lines from the current position; a partial last line waits for its end.
-  void readNewLines(Emitter& out);
-  void openFile();
-  void handleLine(std::string_view line, Emitter& out);
+  struct OpenFile {
+    int fd = -1;
+    std::string name;  // for logs
+    FileIdentity id;
+    std::int64_t offset = 0;
+    std::uint64_t line = 0;  // line number in logs, counted from where reading started
+    bool skipping = false;   // inside a line longer than max_line_bytes
+  };
+  void gatherTail(Emitter& out);
+  void gatherWhole(Emitter& out);
+  // Opens `path`; nullopt when it does not exist.
+  std::optional<OpenFile> open(const std::string& path) const;
+  void close(OpenFile& file) const;
+  // Positions reading at `position`: in the current file, or, when it was rotated away, in the
+  // rotated file found by identity (read to its end first, then the current file from its start).
+  void resume(const FilePosition& position, Emitter& out);
+  // The file in the directory of options_.path that `id` names, other than `except_inode`.
+  std::optional<OpenFile> findRotated(const FileIdentity& id, std::int64_t min_size,
+                                      std::uint64_t except_inode) const;
+  // Reads the whole lines from file.offset to the end.
+  void readToEnd(OpenFile& file, Emitter& out);
+  void handleLine(std::string_view line, const OpenFile& file, Emitter& out);
+  void skipLongLine(const OpenFile& file, std::int64_t at);
+  // Follows a rename (old file to its end, then the new one) or a truncation (the copy from our
+  // offset to its end, then the file from its start).
+  void followRotation(Emitter& out);
+  // Ends the chunk being read at the file's offset (see DeliveryLedger::open).
+  void closeChunk(const OpenFile& file);
+  void startAt(const FilePosition& position);
 
   FileInputOptions options_;
   PluginContext& context_;
   codec::Format format_;
-  std::FILE* file_ = nullptr;
-  std::uint64_t inode_ = 0;
-  std::int64_t offset_ = 0;
-  std::uint64_t line_number_ = 0;
-  std::string partial_;
-  bool first_open_ = true;
+  std::optional<OpenFile> current_;
   std::atomic<bool> stopping_{false};
-  std::shared_ptr<FilePosition> position_;
+  std::shared_ptr<DeliveryLedger> ledger_;
+  DeliveryHandle chunk_;  // the chunk being read: its metrics carry it
+  std::uint64_t chunk_lines_ = 0;
+  FilePosition last_closed_;
   Counter& lines_;
   Counter& bad_lines_;
+  Counter& long_lines_;
+  Counter& rereads_;
+  Counter& rotations_;
   LogRateLimiter bad_line_log_;
+  LogRateLimiter long_line_log_;
+  LogRateLimiter reread_log_;
 };
+
+// Hash of the first `bytes` bytes of the open file; nullopt when it is shorter.
+std::optional<std::uint64_t> fingerprintOf(int fd, std::uint32_t bytes);
 
 }  // namespace cvagent::inputs::file
