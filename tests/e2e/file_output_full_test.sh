@@ -24,11 +24,12 @@ outputs:
       retry: {initial: 50ms, max: 200ms}
 YAML
 limit_kib=300
+: >"$WORK/agent.log"
 # The limit applies to the agent only; SIGXFSZ ignored turns the overrun into EFBIG (an ignored
 # signal stays ignored across exec).
 (
   trap '' XFSZ
-  ulimit -f "$limit_kib"
+  ulimit -S -f "$limit_kib"  # the soft limit only, so it can be lifted again
   exec "$CVAGENT" -c "$WORK/p.yaml"
 ) 2>"$WORK/agent.log" &
 agent=$!
@@ -49,7 +50,7 @@ done
 written_while_full=$(lines "$WORK/out.jsonl")
 ((written_while_full < count)) || fail "everything fit under the limit: the test proves nothing"
 retries=$(grep -c "File too large" "$WORK/agent.log" || true)
-prlimit --pid "$agent" --fsize=unlimited || fail "cannot lift the limit"
+prlimit --pid "$agent" --fsize=unlimited: || fail "cannot lift the limit"
 wait_for 30 has_lines "$WORK/out.jsonl" "$count" || fail "$(lines "$WORK/out.jsonl") of $count written after the limit was lifted"
 sleep 0.5
 kill -TERM "$agent"

@@ -43,6 +43,14 @@ std::string directoryOf(const std::string& path) {
   return dir.empty() ? "." : dir.string();
 }
 
+// What every rotated name of `path` begins with: its file name up to the first dot ("app" for
+// app.log), or the whole name when it has none.
+std::string rotationStem(const std::string& path) {
+  const std::string name = std::filesystem::path(path).filename().string();
+  const auto dot = name.find('.', 1);
+  return dot == std::string::npos ? name : name.substr(0, dot);
+}
+
 }  // namespace
 
 void FileInputOptions::describe(Schema<FileInputOptions>& s) {
@@ -324,10 +332,15 @@ std::optional<FileInput::OpenFile> FileInput::findRotated(const FileIdentity& id
                                                           std::uint64_t except_inode) const {
   std::optional<OpenFile> by_fingerprint;
   std::int64_t newest = -1;
+  // Rotated names start like the file's (app.log.1, app.log-20261201, app-20261201.log): other
+  // files in the directory, an output of the same metrics for one, may share its first line.
+  const std::string stem = rotationStem(options_.path);
   std::error_code ec;
   for (const auto& entry : std::filesystem::directory_iterator(directoryOf(options_.path), ec)) {
     std::error_code ignored;
-    if (!entry.is_regular_file(ignored)) continue;
+    if (!entry.path().filename().string().starts_with(stem) || !entry.is_regular_file(ignored)) {
+      continue;
+    }
     auto candidate = open(entry.path().string());
     if (!candidate) continue;
     if (candidate->id.inode == except_inode || sizeOf(candidate->fd) < min_size) {
@@ -539,7 +552,8 @@ void FileInput::followRotation(Emitter& out) {
 void FileInput::gatherTail(Emitter& out) {
   if (!current_) {
     current_ = open(options_.path);
-    if (!current_) throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(ENOENT));
+    if (!current_)
+      throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(ENOENT));
     std::optional<FilePosition> saved;
     if (auto state =
             options_.remember_position ? context_.stateFile("position").load() : std::nullopt) {
@@ -580,7 +594,8 @@ void FileInput::gatherTail(Emitter& out) {
 
 void FileInput::gatherWhole(Emitter& out) {
   auto file = open(options_.path);
-  if (!file) throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(ENOENT));
+  if (!file)
+    throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(ENOENT));
   try {
     readToEnd(*file, out);
   } catch (...) {
