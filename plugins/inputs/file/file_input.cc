@@ -17,9 +17,9 @@ namespace cvagent::inputs::file {
 
 namespace {
 
-// Lines per delivery chunk: small enough that a failure re-reads little, large enough that the
-// bookkeeping (one shared handle, one ledger entry) is noise next to parsing.
-constexpr std::uint64_t kChunkLines = 4096;
+// Lines per delivery chunk (at most): small enough that a failure re-reads little, large enough
+// that the bookkeeping (one shared handle, one ledger entry) is noise next to parsing.
+constexpr std::uint64_t kMaxChunkLines = 4096;
 // How often a delivery callback may save the position (a save costs two fsyncs); the last position
 // is saved at the next gather or when the input goes away.
 constexpr auto kSaveInterval = std::chrono::seconds(1);
@@ -76,6 +76,10 @@ void FileInputOptions::describe(Schema<FileInputOptions>& s) {
            "Longest line read, in bytes; a longer line is skipped whole and counted in "
            "file_lines_too_long_total.")
       .min(16);
+  s.option("max_undelivered", &FileInputOptions::max_undelivered,
+           "With tail: metrics read but not yet stored by every output; reading pauses at this "
+           "many, so a backfill or an outage fills no output buffer beyond it.")
+      .min(1);
 }
 
 // ---- FilePosition ----
@@ -173,6 +177,7 @@ void DeliveryLedger::reset(const FilePosition& position) {
   std::lock_guard lock(mu_);
   first_seq_ += chunks_.size();
   chunks_.clear();
+  in_flight_metrics_ = 0;
   ++epoch_;
   failed_ = false;
   delivered_ = position;
@@ -187,17 +192,32 @@ DeliveryHandle DeliveryLedger::open() {
                                      seq](bool delivered) { self->settle(epoch, seq, delivered); });
 }
 
-void DeliveryLedger::close(const FilePosition& end) {
+void DeliveryLedger::close(const FilePosition& end, std::uint64_t metrics) {
   std::lock_guard lock(mu_);
   if (chunks_.empty()) return;
   chunks_.back().end = end;
   chunks_.back().closed = true;
+  chunks_.back().metrics = metrics;
+  in_flight_metrics_ += metrics;
+}
+
+bool DeliveryLedger::waitForRoom(std::uint64_t limit, const std::atomic<bool>& stopping) {
+  std::unique_lock lock(mu_);
+  for (;;) {
+    if (failed_ || stopping) return false;
+    if (in_flight_metrics_ < limit) return true;
+    // stop() sets the flag without notifying: look again now and then.
+    settled_.wait_for(lock, std::chrono::milliseconds(50));
+  }
 }
 
 void DeliveryLedger::settle(std::uint64_t epoch, std::uint64_t seq, bool delivered) {
   std::lock_guard lock(mu_);
   if (epoch != epoch_ || seq < first_seq_ || seq >= first_seq_ + chunks_.size()) return;
-  chunks_[seq - first_seq_].state = delivered ? State::kDelivered : State::kFailed;
+  Chunk& chunk = chunks_[seq - first_seq_];
+  chunk.state = delivered ? State::kDelivered : State::kFailed;
+  in_flight_metrics_ -= std::min(in_flight_metrics_, chunk.metrics);
+  settled_.notify_all();
   if (!delivered) failed_ = true;
   bool moved = false;
   while (!chunks_.empty() && chunks_.front().closed && chunks_.front().state == State::kDelivered) {
@@ -217,17 +237,17 @@ void DeliveryLedger::settle(std::uint64_t epoch, std::uint64_t seq, bool deliver
   }
 }
 
-std::optional<FilePosition> DeliveryLedger::takeRewind() {
+std::optional<DeliveryLedger::Rewind> DeliveryLedger::takeRewind(bool even_without_failure) {
   std::lock_guard lock(mu_);
-  if (!failed_) return std::nullopt;
+  if (!failed_ && !even_without_failure) return std::nullopt;
   for (const auto& chunk : chunks_) {
     if (chunk.state == State::kPending) return std::nullopt;
   }
   first_seq_ += chunks_.size();
   chunks_.clear();
+  in_flight_metrics_ = 0;
   ++epoch_;
-  failed_ = false;
-  return delivered_;
+  return Rewind{delivered_, std::exchange(failed_, false)};
 }
 
 bool DeliveryLedger::waitingToRewind() const {
@@ -277,7 +297,9 @@ FileInput::FileInput(const FileInputOptions& options, PluginContext& context)
                                "Times inputs.file read again from the first undelivered position "
                                "after an output dropped or rejected what it had read")),
       rotations_(context.counter("file_rotations_total",
-                                 "Rotations (rename or truncation) inputs.file followed")) {
+                                 "Rotations (rename or truncation) inputs.file followed")),
+      lines_per_chunk_(std::clamp<std::uint64_t>(
+          static_cast<std::uint64_t>(options.max_undelivered) / 4, 1, kMaxChunkLines)) {
   if (options_.tail) {
     std::optional<StateFile> state;
     if (options_.remember_position) state.emplace(context.stateFile("position"));
@@ -385,6 +407,7 @@ void FileInput::handleLine(std::string_view line, const OpenFile& file, Emitter&
   if (ledger_) {
     if (!chunk_) chunk_ = ledger_->open();
     metric.setDelivery(chunk_);
+    ++chunk_metrics_;
   }
   out.emit(std::move(metric));
 }
@@ -399,7 +422,7 @@ void FileInput::skipLongLine(const OpenFile& file, std::int64_t at) {
   }
 }
 
-void FileInput::readToEnd(OpenFile& file, Emitter& out) {
+bool FileInput::readToEnd(OpenFile& file, Emitter& out) {
   if (file.id.fingerprint_bytes == 0) fingerprint(file.fd, file.id);
   const auto max_line = static_cast<std::size_t>(options_.max_line_bytes);
   std::string partial;
@@ -443,12 +466,19 @@ void FileInput::readToEnd(OpenFile& file, Emitter& out) {
       partial.clear();
       i += length + 1;
       file.offset = read_at + static_cast<std::int64_t>(i);
-      if (++chunk_lines_ >= kChunkLines) closeChunk(file);
+      if (++chunk_lines_ >= lines_per_chunk_ && ledger_) {
+        closeChunk(file);
+        if (!ledger_->waitForRoom(static_cast<std::uint64_t>(options_.max_undelivered),
+                                  stopping_)) {
+          return false;
+        }
+      }
     }
     read_at += n;
   }
   // A partial last line is read again once complete; the skipped part of a too-long one is done.
   if (file.skipping) file.offset = read_at;
+  return !stopping_;
 }
 
 void FileInput::closeChunk(const OpenFile& file) {
@@ -457,7 +487,7 @@ void FileInput::closeChunk(const OpenFile& file) {
   const FilePosition end{file.id, file.offset};
   if (!chunk_ && end == last_closed_) return;
   if (!chunk_) chunk_ = ledger_->open();
-  ledger_->close(end);
+  ledger_->close(end, std::exchange(chunk_metrics_, 0));
   last_closed_ = end;
   chunk_.reset();  // the chunk settles once its metrics are stored (or right now if it has none)
 }
@@ -467,14 +497,14 @@ void FileInput::startAt(const FilePosition& position) {
   last_closed_ = position;
 }
 
-void FileInput::resume(const FilePosition& position, Emitter& out) {
+bool FileInput::resume(const FilePosition& position, Emitter& out) {
   OpenFile& current = *current_;
   if (sameFile(current.fd, current.id, position.file) && sizeOf(current.fd) >= position.offset) {
     current.offset = position.offset;
     current.skipping = false;
     current.line = 0;
     startAt({current.id, current.offset});
-    return;
+    return true;
   }
   // Rotated away since: finish the old file (found by inode, or by fingerprint for a copy), then
   // read the current one from its start.
@@ -484,9 +514,10 @@ void FileInput::resume(const FilePosition& position, Emitter& out) {
     context_.logger().info("{} was rotated; reading {} from byte {} to its end first",
                            options_.path, rotated->name, position.offset);
     rotated->offset = position.offset;
-    readToEnd(*rotated, out);
+    const bool finished = readToEnd(*rotated, out);
     closeChunk(*rotated);
     close(*rotated);
+    if (!finished) return false;
   } else {
     context_.logger().warn(
         "the file {} was read from (inode {}, byte {}) is gone and no rotated copy of it was "
@@ -497,31 +528,33 @@ void FileInput::resume(const FilePosition& position, Emitter& out) {
   current.skipping = false;
   current.line = 0;
   closeChunk(current);
+  return true;
 }
 
-void FileInput::followRotation(Emitter& out) {
+bool FileInput::followRotation(Emitter& out) {
   OpenFile& current = *current_;
   struct stat st {};
   if (::stat(options_.path.c_str(), &st) == 0 &&
       (st.st_ino != current.id.inode || st.st_dev != current.id.device)) {
     // Renamed (logrotate create) or replaced: what the old file holds comes first.
     auto next = open(options_.path);
-    if (!next) return;
-    readToEnd(current, out);
+    if (!next) return true;
+    const bool finished = readToEnd(current, out);
     closeChunk(current);
+    if (!finished) return false;  // the old file stays open: the next gather goes on with it
     rotations_.inc();
     context_.logger().info("{} was rotated (read the old file to byte {}); following the new file",
                            options_.path, current.offset);
     close(current);
     current = std::move(*next);
     closeChunk(current);
-    return;
+    return true;
   }
   const bool truncated = sizeOf(current.fd) < current.offset ||
                          (current.id.fingerprint_bytes > 0 &&
                           fingerprintOf(current.fd, current.id.fingerprint_bytes) !=
                               std::optional(current.id.fingerprint));
-  if (!truncated) return;
+  if (!truncated) return true;
   // Truncated in place (copytruncate): the lines after our offset are in the copy, if there is one.
   rotations_.inc();
   if (auto copy = current.id.fingerprint_bytes > 0
@@ -531,9 +564,15 @@ void FileInput::followRotation(Emitter& out) {
                            options_.path, copy->name, current.offset);
     copy->offset = current.offset;
     copy->skipping = current.skipping;
-    readToEnd(*copy, out);
+    const bool finished = readToEnd(*copy, out);
     closeChunk(*copy);
     close(*copy);
+    if (!finished) {
+      // Still truncated at the next gather, which finds the copy again and goes on from here.
+      current.offset = copy->offset;
+      current.skipping = copy->skipping;
+      return false;
+    }
   } else if (current.offset > 0) {
     context_.logger().warn(
         "{} was truncated and no copy of it was found: lines written after byte {} and before the "
@@ -547,6 +586,7 @@ void FileInput::followRotation(Emitter& out) {
   current.id.fingerprint = 0;
   fingerprint(current.fd, current.id);
   closeChunk(current);
+  return true;
 }
 
 void FileInput::gatherTail(Emitter& out) {
@@ -565,30 +605,38 @@ void FileInput::gatherTail(Emitter& out) {
     }
     if (saved) {
       context_.logger().info("resuming {} at byte {}", options_.path, saved->offset);
-      resume(*saved, out);
+      if (!resume(*saved, out)) {
+        resync_ = true;
+        return;
+      }
     } else {
       if (!options_.from_beginning) current_->offset = sizeOf(current_->fd);
       startAt({current_->id, current_->offset});
     }
-  } else if (auto rewind = ledger_->takeRewind()) {
-    rereads_.inc();
-    std::uint64_t suppressed = 0;
-    if (reread_log_.allow(suppressed)) {
-      context_.logger().warn(
-          "an output dropped or rejected metrics read from {}; reading again from byte {} (what "
-          "followed and was stored is sent again){}",
-          options_.path, rewind->offset,
-          suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+  } else if (auto rewind = ledger_->takeRewind(/*even_without_failure=*/resync_)) {
+    if (rewind->after_failure) {
+      rereads_.inc();
+      std::uint64_t suppressed = 0;
+      if (reread_log_.allow(suppressed)) {
+        context_.logger().warn(
+            "an output dropped or rejected metrics read from {}; reading again from byte {} (what "
+            "followed and was stored is sent again){}",
+            options_.path, rewind->position.offset,
+            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+      }
     }
-    resume(*rewind, out);
-  } else if (ledger_->waitingToRewind()) {
+    resync_ = !resume(rewind->position, out);
+    if (resync_) return;
+  } else if (resync_ || ledger_->waitingToRewind()) {
     // Reading on would only be read again: wait for what is in flight to settle.
     ledger_->saveNow();
     return;
   }
-  followRotation(out);
-  readToEnd(*current_, out);
-  closeChunk(*current_);
+  const bool followed = followRotation(out);
+  if (followed) {
+    readToEnd(*current_, out);
+    closeChunk(*current_);
+  }
   ledger_->saveNow();
 }
 

@@ -15,6 +15,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
 #include <cstdint>
 #include <deque>
 #include <memory>
@@ -37,6 +38,7 @@ struct FileInputOptions {
   bool from_beginning = true;
   bool remember_position = true;
   std::int64_t max_line_bytes = 1 << 20;
+  std::int64_t max_undelivered = 10'000;
 
   static void describe(Schema<FileInputOptions>& s);
 };
@@ -77,11 +79,19 @@ class DeliveryLedger : public std::enable_shared_from_this<DeliveryLedger> {
   // Starts a chunk: its metrics carry the handle, and it settles when every copy is released. The
   // reader keeps one reference until close() gave the chunk its end, so it cannot settle before.
   DeliveryHandle open();
-  void close(const FilePosition& end);
+  void close(const FilePosition& end, std::uint64_t metrics);
 
-  // After a failed delivery, once nothing is in flight: the first undelivered position, and the
-  // ledger is reset to it. nullopt otherwise.
-  std::optional<FilePosition> takeRewind();
+  // Waits until fewer than `limit` metrics are in flight. False, at once, when a delivery failed
+  // (reading on would only be read again) or when `stopping` is set.
+  bool waitForRoom(std::uint64_t limit, const std::atomic<bool>& stopping);
+
+  // After a failed delivery (or whenever, with `even_without_failure`), once nothing is in flight:
+  // the first undelivered position, and the ledger is reset to it. nullopt otherwise.
+  struct Rewind {
+    FilePosition position;
+    bool after_failure = false;
+  };
+  std::optional<Rewind> takeRewind(bool even_without_failure = false);
   // True while a failure waits for in-flight chunks to settle: reading more would only be read
   // again.
   bool waitingToRewind() const;
@@ -98,11 +108,14 @@ class DeliveryLedger : public std::enable_shared_from_this<DeliveryLedger> {
     FilePosition end;
     bool closed = false;  // has its end: a chunk the reader never finished blocks the prefix
     State state = State::kPending;
+    std::uint64_t metrics = 0;
   };
   void settle(std::uint64_t epoch, std::uint64_t seq, bool delivered);
   void saveLocked();
 
   mutable std::mutex mu_;
+  std::condition_variable settled_;
+  std::uint64_t in_flight_metrics_ = 0;
   std::optional<StateFile> state_;
   std::deque<Chunk> chunks_;
   std::uint64_t first_seq_ = 0;  // sequence number of chunks_.front()
@@ -142,17 +155,19 @@ class FileInput final : public Input {
   void close(OpenFile& file) const;
   // Positions reading at `position`: in the current file, or, when it was rotated away, in the
   // rotated file found by identity (read to its end first, then the current file from its start).
-  void resume(const FilePosition& position, Emitter& out);
+  // False when reading stopped before the end of the rotated file (see readToEnd).
+  bool resume(const FilePosition& position, Emitter& out);
   // The file in the directory of options_.path that `id` names, other than `except_inode`.
   std::optional<OpenFile> findRotated(const FileIdentity& id, std::int64_t min_size,
                                       std::uint64_t except_inode) const;
-  // Reads the whole lines from file.offset to the end.
-  void readToEnd(OpenFile& file, Emitter& out);
+  // Reads the whole lines from file.offset to the end. False when it stopped before the end: the
+  // input is stopping, or a delivery failed and reading resumes from the first undelivered line.
+  bool readToEnd(OpenFile& file, Emitter& out);
   void handleLine(std::string_view line, const OpenFile& file, Emitter& out);
   void skipLongLine(const OpenFile& file, std::int64_t at);
   // Follows a rename (old file to its end, then the new one) or a truncation (the copy from our
   // offset to its end, then the file from its start).
-  void followRotation(Emitter& out);
+  bool followRotation(Emitter& out);
   // Ends the chunk being read at the file's offset (see DeliveryLedger::open).
   void closeChunk(const OpenFile& file);
   void startAt(const FilePosition& position);
@@ -161,16 +176,20 @@ class FileInput final : public Input {
   PluginContext& context_;
   codec::Format format_;
   std::optional<OpenFile> current_;
+  // A resume was cut short: once nothing is in flight, resume again from the delivered position.
+  bool resync_ = false;
   std::atomic<bool> stopping_{false};
   std::shared_ptr<DeliveryLedger> ledger_;
   DeliveryHandle chunk_;  // the chunk being read: its metrics carry it
   std::uint64_t chunk_lines_ = 0;
+  std::uint64_t chunk_metrics_ = 0;
   FilePosition last_closed_;
   Counter& lines_;
   Counter& bad_lines_;
   Counter& long_lines_;
   Counter& rereads_;
   Counter& rotations_;
+  const std::uint64_t lines_per_chunk_;
   LogRateLimiter bad_line_log_;
   LogRateLimiter long_line_log_;
   LogRateLimiter reread_log_;

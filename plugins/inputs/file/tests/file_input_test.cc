@@ -5,6 +5,7 @@
 #include <filesystem>
 #include <fstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "cvagent/testing/capturing_emitter.h"
@@ -443,6 +444,54 @@ TEST_F(FileInputDeliveryTest, LinesLongerThanTheLimitAreSkippedWholeAndCounted) 
       << "the rest of the line is skipped";
   EXPECT_EQ(ctx_->counterValue("file_bad_lines_total"), 0);
   EXPECT_TRUE(ctx_->logger().contains("longer than max_line_bytes (100)", LogLevel::kWarn));
+}
+
+// Polls (another thread is gathering) until `out` holds `n` metrics or a second passed.
+std::size_t waitForMetrics(testing::CapturingEmitter& out, std::size_t n) {
+  for (int i = 0; i < 200 && out.size() < n; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  return out.size();
+}
+
+TEST_F(FileInputDeliveryTest, ReadingPausesAtMaxUndeliveredAndGoesOnAsOutputsStore) {
+  auto o = options();
+  o.max_undelivered = 8;  // chunks of 2 lines
+  append(trades(0, 20));
+  FileInput input(o, *ctx_);
+  std::thread gather([&] { input.gather(out_); });
+  EXPECT_EQ(waitForMetrics(out_, 8), 8u);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  EXPECT_EQ(out_.size(), 8u) << "reading pauses while 8 metrics are in flight";
+  std::vector<std::int64_t> got;
+  for (int i = 0; i < 400 && got.size() < 20; ++i) {
+    auto stored = out_.take();
+    EXPECT_LE(stored.size(), 8u);
+    for (auto seq : seqs(stored)) got.push_back(seq);
+    stored.clear();  // delivered: room for more
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  gather.join();
+  EXPECT_EQ(got, range(0, 20));
+}
+
+TEST_F(FileInputDeliveryTest, APausedGatherEndsOnStopAndOnAFailure) {
+  auto o = options();
+  o.max_undelivered = 4;
+  append(trades(0, 10));
+  FileInput input(o, *ctx_);
+  std::thread first([&] { input.gather(out_); });
+  EXPECT_EQ(waitForMetrics(out_, 4), 4u);
+  auto held = out_.take();
+  fail(held);  // dropped while the gather waits for room: it ends, nothing more is read
+  first.join();
+  EXPECT_EQ(out_.size(), 0u);
+  std::thread second([&] { input.gather(out_); });
+  EXPECT_EQ(waitForMetrics(out_, 4), 4u);
+  input.stop();
+  second.join();
+  EXPECT_EQ(seqs(out_.take()), range(0, 4)) << "read again from the first undelivered line";
+  EXPECT_EQ(ctx_->counterValue("file_rereads_total"), 1);
 }
 
 TEST(FilePositionTest, EncodesAndDecodesIncludingTheOldFormat) {
