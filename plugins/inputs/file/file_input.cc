@@ -363,7 +363,12 @@ std::optional<FileInput::OpenFile> FileInput::findRotated(const FileIdentity& id
     if (!entry.path().filename().string().starts_with(stem) || !entry.is_regular_file(ignored)) {
       continue;
     }
-    auto candidate = open(entry.path().string());
+    std::optional<OpenFile> candidate;
+    try {
+      candidate = open(entry.path().string());
+    } catch (const std::exception&) {
+      continue;  // unreadable: not ours to read anyway
+    }
     if (!candidate) continue;
     if (candidate->id.inode == except_inode || sizeOf(candidate->fd) < min_size) {
       close(*candidate);
@@ -498,6 +503,8 @@ void FileInput::startAt(const FilePosition& position) {
 }
 
 bool FileInput::resume(const FilePosition& position, Emitter& out) {
+  // First, before anything can throw: the ledger starts at the position, whatever happens next.
+  startAt(position);
   OpenFile& current = *current_;
   if (sameFile(current.fd, current.id, position.file) && sizeOf(current.fd) >= position.offset) {
     current.offset = position.offset;
@@ -509,7 +516,6 @@ bool FileInput::resume(const FilePosition& position, Emitter& out) {
   // Rotated away since: finish the old file (found by inode, or by fingerprint for a copy), then
   // read the current one from its start.
   auto rotated = findRotated(position.file, position.offset, current.id.inode);
-  startAt(position);
   if (rotated) {
     context_.logger().info("{} was rotated; reading {} from byte {} to its end first",
                            options_.path, rotated->name, position.offset);
@@ -591,9 +597,6 @@ bool FileInput::followRotation(Emitter& out) {
 
 void FileInput::gatherTail(Emitter& out) {
   if (!current_) {
-    current_ = open(options_.path);
-    if (!current_)
-      throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(ENOENT));
     std::optional<FilePosition> saved;
     if (auto state =
             options_.remember_position ? context_.stateFile("position").load() : std::nullopt) {
@@ -603,12 +606,16 @@ void FileInput::gatherTail(Emitter& out) {
                                *state);
       }
     }
+    current_ = open(options_.path);
+    if (!current_) {
+      throw std::runtime_error("cannot open " + options_.path + ": " + std::strerror(ENOENT));
+    }
     if (saved) {
       context_.logger().info("resuming {} at byte {}", options_.path, saved->offset);
-      if (!resume(*saved, out)) {
-        resync_ = true;
-        return;
-      }
+      // Until resume() finished (it may stop early, or throw), the next gather starts over.
+      resync_ = true;
+      resync_ = !resume(*saved, out);
+      if (resync_) return;
     } else {
       if (!options_.from_beginning) current_->offset = sizeOf(current_->fd);
       startAt({current_->id, current_->offset});
@@ -625,6 +632,7 @@ void FileInput::gatherTail(Emitter& out) {
             suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
       }
     }
+    resync_ = true;
     resync_ = !resume(rewind->position, out);
     if (resync_) return;
   } else if (resync_ || ledger_->waitingToRewind()) {

@@ -325,6 +325,12 @@ TEST_F(FileInputDeliveryTest, ASaveThatFailsIsAnError) {
   } catch (const std::exception& e) {
     EXPECT_NE(std::string(e.what()).find("position"), std::string::npos) << e.what();
   }
+  // Once the state can be kept again, the input starts cleanly: the line is read, once.
+  fs::remove_all(dir_ / "state" / "position");
+  input.gather(out_);
+  EXPECT_EQ(seqs(out_.take()), range(0, 1));
+  input.flushPosition();
+  EXPECT_EQ(readAfterRestart(options()), std::vector<std::int64_t>{});
 }
 
 TEST_F(FileInputDeliveryTest, RenameRotationReadsTheOldFileToItsEndFirst) {
