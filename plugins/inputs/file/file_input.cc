@@ -43,6 +43,11 @@ std::string directoryOf(const std::string& path) {
   return dir.empty() ? "." : dir.string();
 }
 
+// The tail of a rate-limited log line.
+std::string suppressedNote(std::uint64_t suppressed) {
+  return suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : std::string();
+}
+
 // What every rotated name of `path` begins with: its file name up to the first dot ("app" for
 // app.log), or the whole name when it has none.
 std::string rotationStem(const std::string& path) {
@@ -405,7 +410,7 @@ void FileInput::handleLine(std::string_view line, const OpenFile& file, Emitter&
     std::uint64_t suppressed = 0;
     if (bad_line_log_.allow(suppressed)) {
       context_.logger().warn("{}:{}: skipped a line: {}{}", file.name, file.line, error,
-                             suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+                             suppressedNote(suppressed));
     }
     return;
   }
@@ -423,7 +428,7 @@ void FileInput::skipLongLine(const OpenFile& file, std::int64_t at) {
   if (long_line_log_.allow(suppressed)) {
     context_.logger().warn("{}:{}: skipped a line longer than max_line_bytes ({}) at byte {}{}",
                            file.name, file.line, options_.max_line_bytes, at,
-                           suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+                           suppressedNote(suppressed));
   }
 }
 
@@ -628,8 +633,7 @@ void FileInput::gatherTail(Emitter& out) {
         context_.logger().warn(
             "an output dropped or rejected metrics read from {}; reading again from byte {} (what "
             "followed and was stored is sent again){}",
-            options_.path, rewind->position.offset,
-            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+            options_.path, rewind->position.offset, suppressedNote(suppressed));
       }
     }
     resync_ = true;
