@@ -260,16 +260,6 @@ bool DeliveryLedger::waitingToRewind() const {
   return failed_;
 }
 
-std::uint64_t DeliveryLedger::inFlight() const {
-  std::lock_guard lock(mu_);
-  return chunks_.size();
-}
-
-FilePosition DeliveryLedger::delivered() const {
-  std::lock_guard lock(mu_);
-  return delivered_;
-}
-
 void DeliveryLedger::saveNow(bool force) {
   std::lock_guard lock(mu_);
   if (!save_error_.empty()) {

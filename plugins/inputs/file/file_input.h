@@ -95,8 +95,6 @@ class DeliveryLedger : public std::enable_shared_from_this<DeliveryLedger> {
   // True while a failure waits for in-flight chunks to settle: reading more would only be read
   // again.
   bool waitingToRewind() const;
-  std::uint64_t inFlight() const;
-  FilePosition delivered() const;
 
   // Saves the delivered position if it moved (at most every second unless `force`); throws what
   // the state file throws. A save that failed in a delivery callback is rethrown here.
