@@ -5,12 +5,7 @@
 source "$(dirname "$0")/lib.sh"
 
 count=20000
-/usr/bin/python3 - "$WORK/in.jsonl" "$count" <<'PY'
-import sys
-with open(sys.argv[1], "w") as f:
-    for n in range(int(sys.argv[2])):
-        f.write('{"name":"trade","tags":{"pair":"BTC/USD"},"fields":{"seq":%d,"price":95863.2},"time":%d}\n' % (n, n))
-PY
+append_trades "$WORK/in.jsonl" 0 "$count"
 cat >"$WORK/p.yaml" <<YAML
 agent: {http: "", state_dir: $WORK/state, shutdown_timeout: 10s}
 inputs:
@@ -55,9 +50,5 @@ wait_for 30 has_lines "$WORK/out.jsonl" "$count" || fail "$(lines "$WORK/out.jso
 sleep 0.5
 kill -TERM "$agent"
 wait "$agent" || fail "agent exit code $?"
-/usr/bin/python3 - "$WORK/out.jsonl" "$count" <<'PY' || fail "output is not every metric once, in order"
-import json, sys
-seqs = [json.loads(l)["fields"]["seq"] for l in open(sys.argv[1])]
-assert seqs == list(range(int(sys.argv[2]))), f"{len(seqs)} lines, {len(seqs) - len(set(seqs))} duplicates"
-PY
+check_seqs "$WORK/out.jsonl" "$count" || fail "output is not every metric once, in order"
 echo "file output full: ok ($written_while_full lines before the limit, $retries failed writes logged, $count of $count after, once each)"

@@ -237,18 +237,20 @@ class FileInputDeliveryTest : public FileInputTest {
     ctx_.reset();
     FileInputTest::TearDown();
   }
+  // Appends trades first..first+count-1 and gathers them; the metrics stay undelivered while held.
+  std::vector<Metric> appendAndGather(FileInput& input, int first, int count) {
+    append(trades(first, count));
+    input.gather(out_);
+    return out_.take();
+  }
   std::string state_;
   std::unique_ptr<testing::TestContext> ctx_;
 };
 
 TEST_F(FileInputDeliveryTest, PositionStopsAtTheFirstUndeliveredMetricWhateverTheOrder) {
-  append(trades(0, 3));
   FileInput input(options(), *ctx_);
-  input.gather(out_);
-  auto first = out_.take();
-  append(trades(3, 2));
-  input.gather(out_);
-  auto second = out_.take();
+  auto first = appendAndGather(input, 0, 3);
+  auto second = appendAndGather(input, 3, 2);
   ASSERT_EQ(seqs(first), range(0, 3));
   ASSERT_EQ(seqs(second), range(3, 2));
   second.clear();  // the later gather is stored first: nothing may be saved past the first
@@ -260,13 +262,9 @@ TEST_F(FileInputDeliveryTest, PositionStopsAtTheFirstUndeliveredMetricWhateverTh
 }
 
 TEST_F(FileInputDeliveryTest, AFailedDeliveryIsReadAgainAndNeverSkipped) {
-  append(trades(0, 3));
   FileInput input(options(), *ctx_);
-  input.gather(out_);
-  auto first = out_.take();
-  append(trades(3, 2));
-  input.gather(out_);
-  auto second = out_.take();
+  auto first = appendAndGather(input, 0, 3);
+  auto second = appendAndGather(input, 3, 2);
   second.clear();  // delivered
   fail(first);     // dropped by an output
   // A restart would read all five again (the delivered two after the failed three too).
@@ -286,13 +284,9 @@ TEST_F(FileInputDeliveryTest, AFailedDeliveryIsReadAgainAndNeverSkipped) {
 }
 
 TEST_F(FileInputDeliveryTest, ReadingWaitsWhileAFailureHasMetricsInFlight) {
-  append(trades(0, 2));
   FileInput input(options(), *ctx_);
-  input.gather(out_);
-  auto first = out_.take();
-  append(trades(2, 2));
-  input.gather(out_);
-  auto second = out_.take();  // still in flight
+  auto first = appendAndGather(input, 0, 2);
+  auto second = appendAndGather(input, 2, 2);  // still in flight
   fail(first);
   append(trades(4, 2));
   input.gather(out_);
