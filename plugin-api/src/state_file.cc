@@ -1,6 +1,7 @@
 #include "cvagent/state_file.h"
 
 #include <fcntl.h>
+#include <stdlib.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -63,9 +64,11 @@ std::optional<std::string> StateFile::load() const {
 }
 
 void StateFile::save(std::string_view contents) {
-  const std::string tmp = path_ + ".tmp";
+  // A temporary file of its own per save: two savers of one file (an input and the instance that
+  // replaced it on reload) never write into each other's; the last rename wins.
+  std::string tmp = path_ + ".tmp.XXXXXX";
   {
-    Fd fd(::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644));
+    Fd fd(::mkostemp(tmp.data(), O_CLOEXEC));
     if (fd.get() < 0) fail(errno, "cannot create " + tmp);
     std::size_t done = 0;
     while (done < contents.size()) {

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <fstream>
 #include <system_error>
+#include <thread>
 
 #include "cvagent/testing/test_context.h"
 
@@ -28,7 +29,9 @@ TEST(StateFileTest, SaveReplacesTheContentsAndLeavesNoTemporaryFile) {
   state.save("second, longer than the first\n");
   ASSERT_TRUE(state.load().has_value());
   EXPECT_EQ(*state.load(), "second, longer than the first\n");
-  EXPECT_FALSE(fs::exists(state.path() + ".tmp"));
+  for (const auto& entry : fs::directory_iterator(context.stateDir())) {
+    EXPECT_EQ(entry.path().filename(), "position") << "left behind: " << entry.path();
+  }
   // A new object on the same file sees what was saved (what a restart does).
   EXPECT_EQ(*StateFile(state.path()).load(), "second, longer than the first\n");
   state.remove();
@@ -41,7 +44,7 @@ TEST(StateFileTest, ACrashBeforeTheRenameLeavesThePreviousContents) {
   auto state = context.stateFile("position");
   state.save("good");
   // What a crash between write and rename leaves: a stray temporary file.
-  std::ofstream(state.path() + ".tmp") << "half";
+  std::ofstream(state.path() + ".tmp.AbC123") << "half";
   EXPECT_EQ(*state.load(), "good");
   state.save("better");
   EXPECT_EQ(*state.load(), "better");
@@ -63,6 +66,25 @@ TEST(StateFileTest, ErrorsAreThrownWithThePath) {
   StateFile not_a_file(context.stateDir() + "/dir");
   EXPECT_THROW(not_a_file.load(), std::system_error);
   EXPECT_THROW(not_a_file.save("x"), std::system_error);
+}
+
+TEST(StateFileTest, ConcurrentSavesNeverLeaveAMixedFile) {
+  testing::TestContext context;
+  const std::string path = context.stateFile("position").path();
+  const std::string a(4096, 'a');
+  const std::string b(4096, 'b');
+  std::thread other([&] {
+    StateFile state(path);
+    for (int i = 0; i < 200; ++i) state.save(a);
+  });
+  StateFile state(path);
+  for (int i = 0; i < 200; ++i) {
+    state.save(b);
+    const auto now = state.load();
+    ASSERT_TRUE(now.has_value());
+    ASSERT_TRUE(*now == a || *now == b) << "a mixed or partial file";
+  }
+  other.join();
 }
 
 TEST(StateFileTest, ReadOnlyDirectoryFailsAndKeepsTheOldContents) {

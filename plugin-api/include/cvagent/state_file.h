@@ -3,14 +3,16 @@
 // and power cuts. Get one from PluginContext::stateFile("name") so it lives in the instance's state
 // directory.
 //
-// save() is atomic and durable: it writes `<path>.tmp`, fsyncs it, renames it over `<path>` and
-// fsyncs the directory, so after a crash the file holds the previous contents or the new ones,
-// never a mix, and a save that returned survives a power cut. Errors are thrown (std::system_error
-// naming the file), never ignored: a plugin that cannot keep its state must say so.
+// save() is atomic and durable: it writes a temporary file beside it (`<path>.tmp.XXXXXX`), fsyncs
+// it, renames it over `<path>` and fsyncs the directory, so after a crash the file holds the
+// previous contents or the new ones, never a mix, and a save that returned survives a power cut.
+// Errors are thrown (std::system_error naming the file), never ignored: a plugin that cannot keep
+// its state must say so.
 //
-// Not synchronized: one StateFile per file, called from one thread at a time (or under the caller's
-// lock). A save costs two fsyncs (milliseconds on a disk): save when the state changed, at most
-// every second or so on a hot path, and once more when stopping.
+// Saves to one file from several threads or objects are safe (each writes its own temporary file;
+// the last rename wins) but unordered: serialize them if the order matters. A save costs two fsyncs
+// (milliseconds on a disk): save when the state changed, at most every second or so on a hot path,
+// and once more when stopping.
 
 #include <optional>
 #include <string>
