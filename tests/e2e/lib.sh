@@ -49,3 +49,27 @@ start_kafka_mock() {
   wait_for 10 grep -q '^bootstrap ' "$WORK/mock.out" || fail "the mock cluster did not start"
   brokers=$(sed -n 's/^bootstrap //p' "$WORK/mock.out")
 }
+
+# append_trades FILE FIRST COUNT: appends JSON-lines trades with fields.seq FIRST..FIRST+COUNT-1 (one
+# open of the file per call, as a logger does).
+append_trades() {
+  /usr/bin/python3 - "$@" <<'PY'
+import sys
+path, first, count = sys.argv[1], int(sys.argv[2]), int(sys.argv[3])
+with open(path, "a") as f:
+    for n in range(first, first + count):
+        f.write('{"name":"trade","tags":{"pair":"BTC/USD"},"fields":{"seq":%d,"price":95863.2},"time":%d}\n' % (n, n))
+PY
+}
+
+# check_seqs FILE COUNT: FILE holds exactly the trades 0..COUNT-1, in order (no gap, no duplicate).
+check_seqs() {
+  /usr/bin/python3 - "$1" "$2" <<'PY'
+import json, sys
+seqs = [json.loads(l)["fields"]["seq"] for l in open(sys.argv[1])]
+want = int(sys.argv[2])
+missing = sorted(set(range(want)) - set(seqs))
+dups = len(seqs) - len(set(seqs))
+assert seqs == list(range(want)), f"{len(seqs)} lines, {len(missing)} missing (first {missing[:5]}), {dups} duplicates"
+PY
+}

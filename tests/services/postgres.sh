@@ -4,7 +4,8 @@
 #   postgres.sh start DIR   prints CVAGENT_TEST_PG_URL (a database `cvagent_test`), plus
 #                           CVAGENT_TEST_PG_BIN (the server binaries, for tests that start and
 #                           restart a private instance of their own)
-#   postgres.sh stop DIR    stops it
+#   postgres.sh stop DIR    stops it; `start DIR` again restarts the same cluster on the same port
+#                           (tests that stop and restart their private instance)
 # Durability settings are relaxed (fsync off): the data is thrown away after the run.
 # CVAGENT_PG_SETTINGS adds server settings (tests/services/timescaledb.sh preloads TimescaleDB).
 set -euo pipefail
@@ -28,20 +29,28 @@ free_port() {
 case "$cmd" in
   start)
     [[ -x "$bin/initdb" ]] || { echo "postgres.sh: $bin/initdb not found (postgresql-15)" >&2; exit 1; }
-    mkdir -p "$dir"
-    if [[ $(id -u) -eq 0 ]]; then
-      chown postgres: "$dir"
-      chmod 755 "$dir"
+    restart=
+    if [[ -f "$data/PG_VERSION" && -f "$dir/port" ]]; then
+      restart=1
+      port=$(cat "$dir/port")
+    else
+      mkdir -p "$dir"
+      if [[ $(id -u) -eq 0 ]]; then
+        chown postgres: "$dir"
+        chmod 755 "$dir"
+      fi
+      as_postgres "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
+        >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
+      port=$(free_port)
     fi
-    as_postgres "$bin/initdb" -D "$data" -U postgres -A trust -E UTF8 --locale=C.UTF-8 \
-      >"$dir/initdb.log" 2>&1 || { cat "$dir/initdb.log" >&2; exit 1; }
-    port=$(free_port)
     as_postgres "$bin/pg_ctl" -D "$data" -l "$dir/server.log" -w -t 60 \
       -o "-c listen_addresses=127.0.0.1 -p $port -k $dir -c fsync=off -c synchronous_commit=off -c full_page_writes=off ${CVAGENT_PG_SETTINGS:-}" \
       start >"$dir/pg_ctl.log" 2>&1 || { cat "$dir/pg_ctl.log" "$dir/server.log" >&2; exit 1; }
     echo "$port" >"$dir/port"
-    as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
-      -c "CREATE DATABASE cvagent_test" >/dev/null
+    if [[ -z "$restart" ]]; then
+      as_postgres "$bin/psql" -h 127.0.0.1 -p "$port" -U postgres -d postgres -qAt \
+        -c "CREATE DATABASE cvagent_test" >/dev/null
+    fi
     echo "export CVAGENT_TEST_PG_URL=postgresql://postgres@127.0.0.1:$port/cvagent_test"
     echo "export CVAGENT_TEST_PG_BIN=$bin"
     ;;

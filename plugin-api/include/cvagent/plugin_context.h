@@ -5,6 +5,7 @@
 
 #include "cvagent/clock.h"
 #include "cvagent/logger.h"
+#include "cvagent/state_file.h"
 
 namespace cvagent {
 
@@ -48,6 +49,11 @@ class PluginContext {
 
   // A directory this instance may keep state in (dedup state, offsets); created on demand.
   virtual std::string stateDir() = 0;
+
+  // A state file named `name` in stateDir(), saved atomically and durably (see state_file.h).
+  StateFile stateFile(std::string_view name) {
+    return StateFile(stateDir() + "/" + std::string(name));
+  }
 
   virtual std::string_view agentVersion() const = 0;
 };

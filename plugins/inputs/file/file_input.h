@@ -1,18 +1,29 @@
 #pragma once
 // inputs.file: reads metrics from a file of JSON lines or Influx line protocol, either following it
 // as it grows (tail) or reading it whole at every gather. The reference input.
+//
+// Tail mode delivers at least once, across rotations and restarts (docs/design-notes.md):
+// - what was read is tracked in chunks; the saved position is the end of the longest prefix of
+//   chunks every output stored, never past a metric that was dropped or rejected;
+// - after a failed delivery the input stops reading, waits for what is in flight to settle, and
+//   reads again from the first undelivered position (duplicates, never loss);
+// - a file is known by device + inode + a fingerprint of its first line; on rename rotation the old
+//   file is read to its end first, on copytruncate the rotated copy is found by its fingerprint and
+//   read from where reading stopped.
+
+#include <sys/types.h>
 
 #include <atomic>
 #include <cstdint>
-#include <cstdio>
 #include <memory>
-#include <mutex>
+#include <optional>
 #include <string>
 
 #include "cvagent/codec.h"
 #include "cvagent/input.h"
 #include "cvagent/options.h"
 #include "cvagent/plugin_context.h"
+#include "position_ledger.h"
 
 namespace cvagent::inputs::file {
 
@@ -22,23 +33,10 @@ struct FileInputOptions {
   bool tail = true;
   bool from_beginning = true;
   bool remember_position = true;
+  std::int64_t max_line_bytes = 1 << 20;
+  std::int64_t max_undelivered = 10'000;
 
   static void describe(Schema<FileInputOptions>& s);
-};
-
-// Where reading stopped, kept in the instance's state directory so a restart or a reload resumes
-// there. Saved only once the metrics read up to that point are delivered (or dropped and
-// counted), so a crash re-reads rather than loses. Shared with the delivery callbacks, which may
-// outlive the input.
-class FilePosition {
- public:
-  explicit FilePosition(std::string state_file) : state_file_(std::move(state_file)) {}
-  bool load(std::uint64_t& inode, std::int64_t& offset) const;
-  void save(std::uint64_t inode, std::int64_t offset);
-
- private:
-  std::mutex mu_;
-  std::string state_file_;
 };
 
 class FileInput final : public Input {
@@ -49,26 +47,64 @@ class FileInput final : public Input {
   void gather(Emitter& out) override;
   void stop() override { stopping_ = true; }
 
+  // Saves the delivered position now. Done at most every second otherwise, and when the input and
+  // the last of its metrics are gone.
+  void flushPosition();
+
  private:
-  // Reads complete lines from the current position; a partial last line waits for its end.
-  void readNewLines(Emitter& out);
-  void openFile();
-  void handleLine(std::string_view line, Emitter& out);
+  struct OpenFile {
+    int fd = -1;
+    std::string name;  // for logs
+    FileIdentity id;
+    std::int64_t offset = 0;
+    std::uint64_t line = 0;  // line number in logs, counted from where reading started
+    bool skipping = false;   // inside a line longer than max_line_bytes
+  };
+  void gatherTail(Emitter& out);
+  void gatherWhole(Emitter& out);
+  // Opens `path`; nullopt when it does not exist.
+  std::optional<OpenFile> open(const std::string& path) const;
+  void close(OpenFile& file) const;
+  // Positions reading at `position`: in the current file, or, when it was rotated away, in the
+  // rotated file found by identity (read to its end first, then the current file from its start).
+  // False when reading stopped before the end of the rotated file (see readToEnd).
+  bool resume(const FilePosition& position, Emitter& out);
+  // The file in the directory of options_.path that `id` names, other than `except_inode`.
+  std::optional<OpenFile> findRotated(const FileIdentity& id, std::int64_t min_size,
+                                      std::uint64_t except_inode) const;
+  // Reads the whole lines from file.offset to the end. False when it stopped before the end: the
+  // input is stopping, or a delivery failed and reading resumes from the first undelivered line.
+  bool readToEnd(OpenFile& file, Emitter& out);
+  void handleLine(std::string_view line, const OpenFile& file, Emitter& out);
+  void skipLongLine(const OpenFile& file, std::int64_t at);
+  // Follows a rename (old file to its end, then the new one) or a truncation (the copy from our
+  // offset to its end, then the file from its start).
+  bool followRotation(Emitter& out);
+  // Ends the chunk being read at the file's offset (see DeliveryLedger::open).
+  void closeChunk(const OpenFile& file);
+  void startAt(const FilePosition& position);
 
   FileInputOptions options_;
   PluginContext& context_;
   codec::Format format_;
-  std::FILE* file_ = nullptr;
-  std::uint64_t inode_ = 0;
-  std::int64_t offset_ = 0;
-  std::uint64_t line_number_ = 0;
-  std::string partial_;
-  bool first_open_ = true;
+  std::optional<OpenFile> current_;
+  // A resume was cut short: once nothing is in flight, resume again from the delivered position.
+  bool resync_ = false;
   std::atomic<bool> stopping_{false};
-  std::shared_ptr<FilePosition> position_;
+  std::shared_ptr<DeliveryLedger> ledger_;
+  DeliveryHandle chunk_;  // the chunk being read: its metrics carry it
+  std::uint64_t chunk_lines_ = 0;
+  std::uint64_t chunk_metrics_ = 0;
+  FilePosition last_closed_;
   Counter& lines_;
   Counter& bad_lines_;
+  Counter& long_lines_;
+  Counter& rereads_;
+  Counter& rotations_;
+  const std::uint64_t lines_per_chunk_;
   LogRateLimiter bad_line_log_;
+  LogRateLimiter long_line_log_;
+  LogRateLimiter reread_log_;
 };
 
 }  // namespace cvagent::inputs::file
