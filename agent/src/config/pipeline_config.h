@@ -47,8 +47,14 @@ struct InputCoreOptions : CommonOptions {
 };
 
 struct BufferOptions {
+  std::string type = "memory";
   std::size_t max = 100'000;
   std::string when_full = "drop_oldest";
+  // type: disk
+  std::string path;
+  ByteSize max_bytes{1ull << 30};
+  std::string sync = "interval";
+  milliseconds sync_interval{1'000};
   static void describe(Schema<BufferOptions>& s);
 };
 

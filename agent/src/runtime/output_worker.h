@@ -2,6 +2,9 @@
 // One output instance with its own bounded buffer and worker thread: batching by size and by
 // interval, retry with exponential backoff and jitter, `when_full: block | drop_oldest`, every drop
 // counted. A metric leaves the buffer only when write() says it was stored (or rejected for good).
+// The buffer is in memory (a deque) or, with `buffer.type: disk`, a DiskBuffer: then the metric's
+// delivery is acknowledged to its input once it is on disk, and what is on disk at shutdown stays
+// there to be written after the next start.
 
 #include <atomic>
 #include <chrono>
@@ -18,6 +21,7 @@
 #include "cvagent/output.h"
 #include "observability/telemetry.h"
 #include "plugins/plugin_registry.h"
+#include "runtime/disk_buffer.h"
 #include "runtime/metric_filter.h"
 
 namespace cvagent::runtime {
@@ -38,7 +42,7 @@ class OutputWorker {
   OutputWorker(const config::PluginInstanceConfig& config, std::chrono::milliseconds flush_interval,
                plugins::PluginHandle plugin,
                std::unique_ptr<observability::InstanceContext> context,
-               std::unique_ptr<Output> output);
+               std::unique_ptr<Output> output, std::string disk_buffer_dir = {});
   ~OutputWorker();
   OutputWorker(const OutputWorker&) = delete;
   OutputWorker& operator=(const OutputWorker&) = delete;
@@ -54,10 +58,11 @@ class OutputWorker {
   void push(std::vector<Metric>& metrics);
 
   // Writes everything buffered until `deadline`, then closes the output. Returns how many
-  // metrics could not be written in time (dropped and counted).
+  // metrics could not be written in time (dropped and counted; a disk buffer keeps them).
   std::size_t drainAndStop(std::chrono::steady_clock::time_point deadline);
 
-  // Stops after the write in progress and hands back what is buffered (for a reload).
+  // Stops after the write in progress and hands back what is buffered (for a reload). A disk
+  // buffer hands back nothing: it is closed, and the output with the same id opens it again.
   std::deque<Metric> stopAndTakeBuffer();
 
   std::size_t buffered() const;
@@ -73,6 +78,10 @@ class OutputWorker {
   // Waits `delay` or until stopped or past the drain deadline; false when it should give up.
   bool backoff(int& attempt);
   void drop(Metric& metric, const char* reason, std::string_view detail);
+  void pushToDisk(std::vector<Metric>& metrics);
+  std::size_t waiting() const;  // metrics not yet taken into a batch (mu_ held)
+  void takeBatch();             // moves up to batch_size_ metrics into batch_ (mu_ held)
+  void setHealthy();
   bool pastDeadline() const;
 
   const std::string id_;
@@ -99,6 +108,9 @@ class OutputWorker {
   std::mt19937_64 rng_;
   LogRateLimiter log_limit_;  // write and connect failures
   LogRateLimiter drop_log_;
+
+  std::unique_ptr<DiskBuffer> disk_;
+  DiskPosition batch_end_;  // disk: acknowledged once batch_ is stored
 
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};
