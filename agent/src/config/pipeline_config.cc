@@ -74,8 +74,7 @@ void BufferOptions::describe(Schema<BufferOptions>& s) {
            "Directory of a disk buffer; default <agent.state_dir>/buffers/<output id>. One agent "
            "and one output per directory (locked).");
   s.option("max_bytes", &BufferOptions::max_bytes,
-           "Most bytes a disk buffer keeps on disk before when_full applies.")
-      .min(1 << 20);
+           "Most bytes a disk buffer keeps on disk before when_full applies.");
   s.option("sync", &BufferOptions::sync,
            "When disk buffer writes are flushed to the device. always: after every metric; "
            "batch: after every group handed to the output; interval: written at once (a killed "

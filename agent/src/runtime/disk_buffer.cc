@@ -593,8 +593,9 @@ std::size_t DiskBuffer::read(std::vector<Metric>& out, std::size_t max, DiskPosi
       openReader(front.seq,
                  front.seq == ack_.segment ? std::max(ack_.offset, kHeaderBytes) : kHeaderBytes);
     }
-    auto at = std::find_if(segments_.begin(), segments_.end(),
-                           [&](const auto& s) { return s->seq >= reader_->seq; });
+    // Usually the oldest segment; a few at most to walk past.
+    auto at = segments_.begin();
+    while ((*at)->seq < reader_->seq && std::next(at) != segments_.end()) ++at;
     if ((*at)->seq != reader_->seq) openReader((*at)->seq, kHeaderBytes);  // a missing file
     Segment& seg = **at;
     const bool writing = &seg == segments_.back().get();
