@@ -11,6 +11,7 @@
 #include <string>
 #include <thread>
 
+#include "bench_plugins.h"
 #include "config/config_loader.h"
 #include "config/pipeline_config.h"
 #include "cvagent/plugin.h"
@@ -18,10 +19,6 @@
 
 namespace cvagent::bench {
 namespace {
-
-struct Empty {
-  static void describe(Schema<Empty>&) {}
-};
 
 class Generator final : public Input {
  public:

@@ -1,6 +1,8 @@
 // Runtime semantics: processor order and filters, batching by size and interval, retry, rejects,
 // drop counting, back-pressure, shutdown flush, reload keeping buffers, delivery tracking.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <condition_variable>
@@ -554,6 +556,47 @@ outputs:
   ASSERT_EQ(errors.size(), 1u);
   EXPECT_NE(errors[0].find(state.path + "/buffers/outputs.record is in use"), std::string::npos)
       << errors[0];
+}
+
+TEST_F(RuntimeTest, DiskFullMakesTheOutputDegradedAndLosesNothingWritten) {
+  StateDir state;
+  hub.setGate(false);  // the output is slow: what arrives stays on disk
+  auto p = make(diskAgent(state) + R"(
+inputs:
+  - seq: {count: 20, track: true, interval: 2ms}
+outputs:
+  - record: {name: full, batch_size: 10, gated: true, buffer: {type: disk}}
+)");
+  // RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG, as a full disk fails with ENOSPC.
+  rlimit saved{};
+  ::getrlimit(RLIMIT_FSIZE, &saved);
+  const auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit limited = saved;
+  limited.rlim_cur = 64 * 1024;
+  ::setrlimit(RLIMIT_FSIZE, &limited);
+  p->start();
+  waitFor([] { return delivered_failed.load() >= 100; });
+  const std::string health = telemetry_.healthJson();
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(health.find("File too large"), std::string::npos) << health;
+  EXPECT_NE(health.find("degraded"), std::string::npos) << health;
+  hub.setGate(true);
+  p->stop(std::chrono::steady_clock::now() + 10s);
+  const auto stats = p->stats();
+  // Every metric is either on disk (acknowledged, then stored) or refused and reported as such.
+  EXPECT_EQ(static_cast<std::uint64_t>(delivered_ok.load() + delivered_failed.load()),
+            stats.gathered);
+  EXPECT_EQ(hub.storedCount("full"), static_cast<std::size_t>(delivered_ok.load()));
+  EXPECT_EQ(stats.dropped, static_cast<std::uint64_t>(delivered_failed.load()));
+  EXPECT_NE(
+      telemetry_.scrape().find("reason=\"disk_full\"} " + std::to_string(delivered_failed.load())),
+      std::string::npos);
+  std::set<std::int64_t> seqs;
+  for (const auto& m : hub.stored["full"]) {
+    EXPECT_TRUE(seqs.insert(std::get<std::int64_t>(*m.field("seq"))).second) << "no duplicates";
+  }
+  EXPECT_GT(seqs.size(), 1000u);  // 64 KiB of ~40-byte records, and more once writing works
 }
 
 TEST(RetryPolicyTest, GrowsCapsAndJitters) {

@@ -205,6 +205,8 @@ class DiskBuffer::Scanner {
     }
     const std::size_t want = static_cast<std::size_t>(
         std::min<std::uint64_t>(std::max(size, kReadChunk), limit_ - offset));
+    // Back to one chunk after an unusually large record, so memory stays bounded.
+    if (buf_.size() > 4 * kReadChunk && want <= kReadChunk) std::vector<std::byte>(want).swap(buf_);
     if (buf_.size() < want) buf_.resize(want);
     std::size_t got = 0;
     while (got < want) {
@@ -220,8 +222,6 @@ class DiskBuffer::Scanner {
     }
     buf_start_ = offset;
     buf_len_ = got;
-    // Keep memory bounded after an unusually large record.
-    if (buf_.capacity() > 4 * kReadChunk && size <= kReadChunk) buf_.shrink_to_fit();
     return {buf_.data(), size};
   }
 

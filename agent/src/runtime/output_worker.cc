@@ -62,8 +62,10 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
                    {{"plugin", id_}, {"reason", reason}})
           .Increment(static_cast<double>(count));
     };
+    // Back to ok after the next successful write (setHealthy), not before: the output may be
+    // failing too.
     listener.disk_state = [this](bool failing, const std::string& detail) {
-      context_->setHealth(failing ? HealthState::kDegraded : HealthState::kOk, detail);
+      if (failing) context_->setHealth(HealthState::kDegraded, detail);
     };
     auto& damaged = context_->telemetry().counter(
         "output_buffer_damaged_total",

@@ -15,31 +15,15 @@ fi
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../../../.." && pwd)
 kraken_tests="$root/plugins/inputs/kraken/tests"
-work=$(mktemp -d /tmp/cvagent-disk-buffer-e2e.XXXXXX)
+source "$root/tests/e2e/lib.sh" # WORK, cleanup_pids, fail, wait_for, free_port
+work=$WORK
 chmod 755 "$work" # the private PostgreSQL runs as the postgres user
-pids=()
-cleanup() {
-  for pid in "${pids[@]:-}"; do [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true; done
+stop_all() {
+  for pid in "${cleanup_pids[@]:-}"; do [[ -n "$pid" ]] && kill -9 "$pid" 2>/dev/null || true; done
   CVAGENT_PG_BIN="$CVAGENT_TEST_PG_BIN" "$root/tests/services/postgres.sh" stop "$work/pg" || true
-  [[ -n "${KEEP:-}" ]] || rm -rf "$work"
+  cleanup
 }
-trap cleanup EXIT
-fail() {
-  echo "FAIL: $*" >&2
-  for f in "$work"/*.log; do [[ -f "$f" ]] && { echo "--- $f" >&2; tail -n 30 "$f" >&2; }; done
-  exit 1
-}
-wait_for() {
-  local deadline=$((SECONDS + $1))
-  shift
-  until "$@"; do
-    ((SECONDS < deadline)) || return 1
-    sleep 0.1
-  done
-}
-free_port() {
-  /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'
-}
+trap stop_all EXIT
 scrape() {
   /usr/bin/python3 -c 'import sys,urllib.request; print(urllib.request.urlopen(sys.argv[1]).read().decode())' \
     "http://127.0.0.1:$agent_port/metrics" 2>/dev/null || true
@@ -58,7 +42,7 @@ PY
 /usr/bin/python3 "$kraken_tests/fake_exchange.py" --recording "$kraken_tests/data/ws_v2_session.jsonl" \
   >"$work/fx.out" 2>"$work/fx.log" &
 fx=$!
-pids+=("$fx")
+cleanup_pids+=("$fx")
 wait_for 20 test -s "$work/fx.out" || fail "fake exchange did not start"
 read -r ws_port http_port < <(/usr/bin/python3 -c \
   'import json,sys; d=json.load(open(sys.argv[1])); print(d["ws_port"], d["http_port"])' "$work/fx.out")
@@ -86,7 +70,7 @@ YAML
 PG_URL="postgresql://postgres@127.0.0.1:$down_port/cvagent" "$CVAGENT" -c "$work/p.yaml" \
   2>"$work/agent1.log" &
 agent=$!
-pids+=("$agent")
+cleanup_pids+=("$agent")
 all_on_disk() {
   [[ $(metric cvagent_input_metrics_total inputs.kraken) -ge $expected &&
      $(metric cvagent_output_buffer_metrics outputs.timescale) -ge $expected ]]
@@ -109,7 +93,7 @@ q() { "$CVAGENT_TEST_PG_BIN/psql" "$PG_URL" -qAt -c "$1"; }
 
 "$CVAGENT" -c "$work/p.yaml" 2>"$work/agent2.log" &
 agent=$!
-pids+=("$agent")
+cleanup_pids+=("$agent")
 stored() { [[ $(q "SELECT count(*) FROM trade_data") -ge $expected ]]; }
 wait_for 60 stored || fail "only $(q 'SELECT count(*) FROM trade_data') of $expected trades stored after the restart"
 sleep 1 # a duplicate, if any, would be written by now
