@@ -37,7 +37,22 @@ endif()
 install(FILES ${PROJECT_SOURCE_DIR}/configs/data/sample-trades.jsonl
         DESTINATION ${CMAKE_INSTALL_DATADIR}/cvagent/configs/data)
 install(FILES ${PROJECT_SOURCE_DIR}/docs/deployment.md ${PROJECT_SOURCE_DIR}/docs/writing-plugins.md
+              ${PROJECT_SOURCE_DIR}/docs/configuration.md ${PROJECT_SOURCE_DIR}/LICENSE
+              ${PROJECT_SOURCE_DIR}/NOTICE
         DESTINATION ${CMAKE_INSTALL_DOCDIR} OPTIONAL)
+# Debian policy: the licence in machine-readable form and the package changelog, compressed with
+# gzip -9n (no timestamp, so builds are reproducible).
+install(FILES ${cvagent_packaging_dir}/deb/copyright DESTINATION ${CMAKE_INSTALL_DOCDIR})
+set(cvagent_changelog_gz ${CMAKE_BINARY_DIR}/packaging/changelog.Debian.gz)
+file(MAKE_DIRECTORY ${CMAKE_BINARY_DIR}/packaging)
+execute_process(COMMAND gzip -9nc ${cvagent_packaging_dir}/deb/changelog
+                OUTPUT_FILE ${cvagent_changelog_gz} RESULT_VARIABLE cvagent_gzip_result)
+if(NOT cvagent_gzip_result EQUAL 0)
+  message(FATAL_ERROR "cvagent packaging: gzip of packaging/deb/changelog failed")
+endif()
+set_property(DIRECTORY APPEND PROPERTY CMAKE_CONFIGURE_DEPENDS
+             ${cvagent_packaging_dir}/deb/changelog)
+install(FILES ${cvagent_changelog_gz} DESTINATION ${CMAKE_INSTALL_DOCDIR})
 
 if(CVAGENT_INSTALL_SYSTEM_FILES)
   # Checked again at install time: `cmake --install --prefix /tmp/x` of a /usr build must not
@@ -52,6 +67,9 @@ if(CVAGENT_INSTALL_SYSTEM_FILES)
            FILES \"${cvagent_packaging_dir}/pipeline.yaml\")
       file(INSTALL DESTINATION \"${CVAGENT_CONFIG_DIR}\" TYPE FILE
            PERMISSIONS OWNER_READ OWNER_WRITE FILES \"${cvagent_packaging_dir}/cvagent.env\")
+      # conf.d: pipeline fragments merged after pipeline.yaml (the unit passes --config-dir).
+      file(INSTALL DESTINATION \"${CVAGENT_CONFIG_DIR}/conf.d\" TYPE FILE
+           FILES \"${cvagent_packaging_dir}/conf.d/README\")
     else()
       message(STATUS \"Skipping the systemd unit and ${CVAGENT_CONFIG_DIR}: the prefix is \"
                      \"\${CMAKE_INSTALL_PREFIX}, not /usr\")
@@ -131,6 +149,7 @@ set(CPACK_DEBIAN_PACKAGE_CONTROL_STRICT_PERMISSION ON)
 set(CPACK_RPM_FILE_NAME RPM-DEFAULT)
 set(CPACK_RPM_PACKAGE_RELEASE 1)
 set(CPACK_RPM_PACKAGE_GROUP "Applications/Internet")
+set(CPACK_RPM_PACKAGE_LICENSE "Apache-2.0 and MIT")
 set(CPACK_RPM_PACKAGE_DESCRIPTION "${CPACK_PACKAGE_DESCRIPTION}")
 # rpmbuild derives the library requirements itself (AutoReq).
 set(CPACK_RPM_PACKAGE_AUTOREQ ON)

@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   postgresql-15 postgresql-client-15 redis-server prometheus kcat
   python3 python3-websockets openssl curl procps
-  rpm file
+  rpm file docker-compose
 )
 
 pkgs=("${build_pkgs[@]}")

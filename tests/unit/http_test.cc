@@ -1,5 +1,12 @@
 // /health and /metrics over real HTTP.
 #include <gtest/gtest.h>
+#include <sys/socket.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <cstdlib>
+#include <filesystem>
 
 #include <boost/asio/connect.hpp>
 #include <boost/asio/ip/tcp.hpp>
@@ -7,6 +14,7 @@
 #include <boost/beast/http.hpp>
 
 #include "observability/http_server.h"
+#include "observability/service_manager.h"
 #include "observability/telemetry.h"
 
 namespace cvagent::observability {
@@ -89,8 +97,45 @@ TEST(HttpServerTest, BadAddressesAreClearErrors) {
     c.start("127.0.0.1:" + std::to_string(b.port()));
     FAIL() << "the port is taken";
   } catch (const std::runtime_error& e) {
-    EXPECT_NE(std::string(e.what()).find("cannot listen on 127.0.0.1:"), std::string::npos);
+    // Names the address, says it is taken and what to do.
+    const std::string what = e.what();
+    EXPECT_NE(what.find("127.0.0.1:" + std::to_string(b.port())), std::string::npos) << what;
+    EXPECT_NE(what.find("already in use"), std::string::npos) << what;
+    EXPECT_NE(what.find("set agent.http"), std::string::npos) << what;
   }
+}
+
+// systemd's Type=notify: the agent's lines reach the socket $NOTIFY_SOCKET names, one datagram
+// each; without the variable nothing is sent.
+TEST(ServiceManagerTest, ReadyReloadingAndStoppingReachTheNotifySocket) {
+  char dir_template[] = "/tmp/cvagent-notify.XXXXXX";
+  ASSERT_NE(::mkdtemp(dir_template), nullptr);
+  const std::string path = std::string(dir_template) + "/notify";
+  const int fd = ::socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+  ASSERT_GE(fd, 0);
+  sockaddr_un address{};
+  address.sun_family = AF_UNIX;
+  std::snprintf(address.sun_path, sizeof(address.sun_path), "%s", path.c_str());
+  ASSERT_EQ(::bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
+  auto receive = [&] {
+    char buffer[512];
+    const ssize_t n = ::recv(fd, buffer, sizeof(buffer), MSG_DONTWAIT);
+    return n < 0 ? std::string() : std::string(buffer, static_cast<std::size_t>(n));
+  };
+
+  ::unsetenv("NOTIFY_SOCKET");
+  EXPECT_FALSE(notifyReady("running"));
+  ::setenv("NOTIFY_SOCKET", path.c_str(), 1);
+  EXPECT_TRUE(notifyReady("running: 1 inputs"));
+  EXPECT_EQ(receive(), "READY=1\nSTATUS=running: 1 inputs");
+  EXPECT_TRUE(notifyReloading());
+  const std::string reloading = receive();
+  EXPECT_EQ(reloading.rfind("RELOADING=1\nMONOTONIC_USEC=", 0), 0u) << reloading;
+  EXPECT_TRUE(notifyStopping());
+  EXPECT_EQ(receive(), "STOPPING=1");
+  ::unsetenv("NOTIFY_SOCKET");
+  ::close(fd);
+  std::filesystem::remove_all(dir_template);
 }
 
 }  // namespace

@@ -4,9 +4,11 @@
 #include <signal.h>
 #include <CLI/CLI.hpp>
 
+#include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <thread>
@@ -17,6 +19,7 @@
 #include "cvagent/version.h"
 #include "observability/http_server.h"
 #include "observability/logging.h"
+#include "observability/service_manager.h"
 #include "observability/telemetry.h"
 #include "plugins/plugin_registry.h"
 #include "runtime/pipeline.h"
@@ -173,14 +176,21 @@ int runAgent(const CliOptions& cli) {
   }
 
   pipeline->start();
+  const auto running = [&] {
+    return fmt::format("running: {} inputs, {} processors, {} outputs", loaded.config.inputs.size(),
+                       loaded.config.processors.size(), loaded.config.outputs.size());
+  };
+  observability::notifyReady(running());
   while (true) {
     const int sig = sigwaitinfo(&signals, nullptr);
     if (sig == SIGHUP) {
       log.info("SIGHUP: reloading the configuration");
+      observability::notifyReloading();
       Diagnostics reload_diags;
       LoadedPipeline next;
       if (!loadPipeline(cli, next, reload_diags)) {
         for (const auto& d : reload_diags) log.error("reload refused: {}", d.str());
+        observability::notifyReady("reload refused (see the log); " + running());
         continue;
       }
       applyLogSettings(cli, next.config.agent);
@@ -208,11 +218,13 @@ int runAgent(const CliOptions& cli) {
       pipeline = std::move(replacement);
       pipeline->start();
       log.info("configuration reloaded");
+      observability::notifyReady(running());
       continue;
     }
     if (sig == SIGINT || sig == SIGTERM) {
       log.info("{}: stopping (deadline {}s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
                shutdown_timeout.count() / 1000.0);
+      observability::notifyStopping();
       break;
     }
   }
@@ -317,6 +329,14 @@ int run(int argc, char** argv) {
   auto* schema_cmd = app.add_subcommand("schema", "Database schemas of the outputs");
   schema_cmd->require_subcommand(1);
   auto* apply = schema_cmd->add_subcommand("apply", "Apply the schema of every output of -c");
+  // For systemd's ExecReload on systems without /bin/kill (minimal images): the agent signals
+  // itself, so the unit needs no other binary.
+  auto* reload = app.add_subcommand(
+      "reload", "Ask a running agent to reload its configuration (sends it SIGHUP)");
+  pid_t reload_pid = 0;
+  reload->add_option("--pid", reload_pid, "Process id of the running agent ($MAINPID)")
+      ->required()
+      ->check(CLI::PositiveNumber);
 
   try {
     app.parse(argc, argv);
@@ -382,6 +402,14 @@ int run(int argc, char** argv) {
     return kExitOk;
   }
   if (*apply) return schemaApplyCommand(cli);
+  if (*reload) {
+    if (::kill(reload_pid, SIGHUP) != 0) {
+      std::fprintf(stderr, "cannot signal process %d: %s\n", static_cast<int>(reload_pid),
+                   std::strerror(errno));
+      return kExitRuntime;
+    }
+    return kExitOk;
+  }
   if (*core_options) {
     std::fputs(coreOptionsMarkdown().c_str(), stdout);
     return kExitOk;

@@ -120,8 +120,21 @@ void HttpServer::start(const std::string& address) {
   if (!ec) impl_->acceptor.set_option(asio::socket_base::reuse_address(true), ec);
   if (!ec) impl_->acceptor.bind(endpoint, ec);
   if (!ec) impl_->acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec == asio::error::address_in_use) {
+    throw std::runtime_error(
+        "cannot serve /health and /metrics: " + address +
+        " (agent.http) is already in use by another process (another cvagent, or Telegraf's "
+        "Prometheus output, whose default port is also 9273); stop it, or set agent.http to a "
+        "free address (`ss -ltnp` shows who listens there)");
+  }
+  if (ec == asio::error::access_denied) {
+    throw std::runtime_error("cannot serve /health and /metrics on " + address +
+                             " (agent.http): permission denied; ports below 1024 need privileges "
+                             "the agent does not have: choose a port above 1023");
+  }
   if (ec) {
-    throw std::runtime_error("cannot listen on " + address + " (agent.http): " + ec.message());
+    throw std::runtime_error("cannot serve /health and /metrics on " + address + " (agent.http): " +
+                             ec.message() + "; set agent.http to an address of this machine");
   }
   impl_->accept();
   impl_->thread = std::thread([this] { impl_->io.run(); });

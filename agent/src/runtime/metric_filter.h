@@ -8,11 +8,11 @@
 
 #include "config/pipeline_config.h"
 #include "cvagent/metric.h"
+#include "cvagent/text.h"
 
 namespace cvagent::runtime {
 
-// Shell-style glob: * any run, ? one character.
-bool globMatch(std::string_view pattern, std::string_view text);
+using cvagent::globMatch;  // cvagent/text.h
 
 class MetricFilter {
  public:

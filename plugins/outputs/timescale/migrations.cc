@@ -22,12 +22,80 @@ constexpr const char* kCreateMigrationsTable =
     " checksum text NOT NULL,"
     " applied_at timestamptz NOT NULL DEFAULT now())";
 
+// In the largest whole unit, so the policies read naturally in timescaledb_information.jobs.
 std::optional<std::string> intervalText(std::chrono::seconds s) {
-  if (s.count() <= 0) return std::nullopt;
-  return fmt::format("{} seconds", s.count());
+  const auto n = s.count();
+  if (n <= 0) return std::nullopt;
+  if (n % 86400 == 0) return fmt::format("{} days", n / 86400);
+  if (n % 3600 == 0) return fmt::format("{} hours", n / 3600);
+  return fmt::format("{} seconds", n);
+}
+
+// TimescaleDB's background jobs each take a worker process while they run; the scheduler of each
+// database takes one more, and parallel queries draw on the same pool. TimescaleDB's own tuning
+// tool sizes max_worker_processes as below; with PostgreSQL's default of 8, jobs that fall due
+// together fail with "failed to start job".
+void checkWorkers(pqxx::transaction_base& tx, Logger& logger, std::vector<std::string>& warnings) {
+  const auto row = tx.exec1(
+      "SELECT current_setting('max_worker_processes')::int, "
+      "       current_setting('timescaledb.max_background_workers')::int, "
+      "       current_setting('max_parallel_workers')::int, "
+      "       (SELECT count(*) FROM timescaledb_information.jobs WHERE scheduled)::int");
+  const int workers = row[0].as<int>();
+  const int background = row[1].as<int>();
+  const int parallel = row[2].as<int>();
+  const int jobs = row[3].as<int>();
+  const int needed = background + parallel + 1;
+  if (workers < needed) {
+    warnings.push_back(fmt::format(
+        "max_worker_processes is {} but TimescaleDB needs at least "
+        "timescaledb.max_background_workers ({}) + max_parallel_workers ({}) + 1 = {}: policy "
+        "jobs that fall due together will fail with \"failed to start job\"; raise "
+        "max_worker_processes in postgresql.conf and restart the server",
+        workers, background, parallel, needed));
+  }
+  if (jobs > background) {
+    warnings.push_back(fmt::format(
+        "{} TimescaleDB jobs are scheduled but timescaledb.max_background_workers is {}: jobs "
+        "will wait for each other; raise it (and max_worker_processes) in postgresql.conf",
+        jobs, background));
+  }
+  for (const auto& w : warnings) logger.warn("{}", w);
 }
 
 }  // namespace
+
+TimescaleAvailability probeTimescale(pqxx::transaction_base& tx) {
+  // timescaledb.max_background_workers is defined by the library's loader, which only a server
+  // started with shared_preload_libraries=timescaledb has; pg_available_extensions lists the
+  // extension as soon as its files are installed, loaded or not.
+  const auto row = tx.exec1(
+      "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb'), "
+      "       current_setting('timescaledb.max_background_workers', true) IS NOT NULL");
+  return {row[0].as<bool>(), row[1].as<bool>()};
+}
+
+Flavor chooseFlavor(const std::string& timescaledb, const TimescaleAvailability& server,
+                    Logger& logger) {
+  if (timescaledb == "off") return Flavor::kPostgres;
+  if (server.available && server.loaded) return Flavor::kTimescale;
+  constexpr const char* kNotPreloaded =
+      "TimescaleDB is installed on the server but not loaded: add timescaledb to "
+      "shared_preload_libraries in postgresql.conf and restart the server";
+  if (timescaledb == "require") {
+    throw std::runtime_error(server.available
+                                 ? fmt::format("timescaledb: require, but {}", kNotPreloaded)
+                                 : "timescaledb: require, but the server has no timescaledb "
+                                   "extension (pg_available_extensions)");
+  }
+  if (server.available) {
+    logger.warn(
+        "{}; using plain PostgreSQL for this new schema (the flavour is fixed when the schema is "
+        "created: set `timescaledb: require` to refuse instead)",
+        kNotPreloaded);
+  }
+  return Flavor::kPostgres;
+}
 
 std::string_view flavorName(Flavor flavor) {
   return flavor == Flavor::kTimescale ? "timescaledb" : "postgresql";
@@ -60,21 +128,18 @@ SchemaReport applyMigrations(pqxx::connection_base& connection, const SchemaSett
           "timescaledb: require, but this database's cvagent schema was created for plain "
           "PostgreSQL; converting it to hypertables is a manual migration");
     }
+    if (report.flavor == Flavor::kTimescale && !probeTimescale(tx).loaded) {
+      throw std::runtime_error(
+          "this database's cvagent schema uses TimescaleDB, but the server has not loaded it: "
+          "add timescaledb to shared_preload_libraries in postgresql.conf and restart the server");
+    }
   } else if (settings.timescaledb == "off") {
     report.flavor = Flavor::kPostgres;
   } else {
-    const bool available =
-        tx.exec1(
-              "SELECT EXISTS (SELECT 1 FROM pg_available_extensions WHERE name = 'timescaledb')")[0]
-            .as<bool>();
-    if (!available && settings.timescaledb == "require") {
-      throw std::runtime_error(
-          "timescaledb: require, but the server has no timescaledb extension "
-          "(pg_available_extensions)");
-    }
-    report.flavor = available ? Flavor::kTimescale : Flavor::kPostgres;
+    report.flavor = chooseFlavor(settings.timescaledb, probeTimescale(tx), logger);
   }
 
+  std::vector<std::string> applied_now;
   for (const auto& m : embeddedMigrations()) {
     const std::string_view checksum =
         report.flavor == Flavor::kTimescale ? m.checksum_timescale : m.checksum_postgres;
@@ -102,8 +167,7 @@ SchemaReport applyMigrations(pqxx::connection_base& connection, const SchemaSett
         "VALUES ($1, $2, $3, $4)",
         m.version, std::string(m.name), std::string(flavorName(report.flavor)),
         std::string(checksum));
-    logger.info("applied schema migration {:04d}_{} ({})", m.version, m.name,
-                flavorName(report.flavor));
+    applied_now.push_back(fmt::format("{:04d}_{}", m.version, m.name));
     ++report.applied;
     report.current_version = m.version;
   }
@@ -114,9 +178,19 @@ SchemaReport applyMigrations(pqxx::connection_base& connection, const SchemaSett
   }
 
   // Policies follow the options on every apply; the function changes only what differs.
-  tx.exec_params("SELECT cvagent_apply_policies($1::interval, $2::interval)",
-                 intervalText(settings.retention), intervalText(settings.compress_after));
+  for (const auto& p : settings.policies) {
+    tx.exec_params(
+        "SELECT cvagent_apply_table_policy($1::regclass, $2::interval, $3::interval, "
+        "$4::interval)",
+        p.table, intervalText(p.chunk_interval), intervalText(p.compress_after),
+        intervalText(p.retention));
+  }
+  if (report.flavor == Flavor::kTimescale) checkWorkers(tx, logger, report.warnings);
   tx.commit();
+  // Only once committed: a migration that failed, or a commit the server refused, applied nothing.
+  for (const auto& name : applied_now) {
+    logger.info("applied schema migration {} ({})", name, flavorName(report.flavor));
+  }
   return report;
 }
 

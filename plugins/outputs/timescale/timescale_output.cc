@@ -3,9 +3,13 @@
 #include <fmt/format.h>
 #include <pqxx/tablewriter>
 
+#include <algorithm>
 #include <stdexcept>
 #include <string_view>
+#include <thread>
 #include <utility>
+
+#include "cvagent/time_util.h"
 
 namespace cvagent::outputs::timescale {
 namespace {
@@ -34,7 +38,82 @@ std::string resolveConnection(const TimescaleOptions& options) {
   return value;
 }
 
+using std::chrono::hours;
+constexpr hours kDay{24};
+
+// The continuous aggregates of 0003 and the tables they read. Their refresh policy covers
+// [now - kRefreshWindow, now - 1h]; older rows are only materialised by an explicit refresh.
+struct HourlyAggregate {
+  std::string_view source_table;
+  std::string_view view;
+};
+constexpr HourlyAggregate kHourlyAggregates[] = {{"ticker_data", "ticker_ohlc_hourly"},
+                                                 {"sentiment_data", "sentiment_hourly"}};
+constexpr std::int64_t kRefreshWindowNs = 3 * 24 * 3'600'000'000'000LL;
+// The policy runs every 30 minutes: rows within an hour of the window's start may be passed by it.
+constexpr std::int64_t kRefreshMarginNs = 3'600'000'000'000LL;
+constexpr std::int64_t kHourNs = 3'600'000'000'000LL;
+// A backfill writes many batches of late rows: refresh their range at most this often.
+constexpr auto kLateRefreshEvery = std::chrono::seconds(10);
+
+std::int64_t floorToHour(std::int64_t ns) {
+  const std::int64_t r = ns % kHourNs;
+  return r < 0 ? ns - r - kHourNs : ns - r;
+}
+
 }  // namespace
+
+bool isHourlyAggregateSource(std::string_view table) {
+  for (const auto& a : kHourlyAggregates) {
+    if (a.source_table == table) return true;
+  }
+  return false;
+}
+
+// Chunk intervals keep a chunk's indexes in memory at the table's write rate; compression waits
+// until a chunk is closed and past the usual late data (compressed chunks still accept upserts,
+// at a cost); retention is short for the bulky order-book levels, long for the small derived and
+// news tables, none for candles (the long-term history). Chunks are dropped whole, so a table
+// keeps up to retention + one chunk interval.
+const std::vector<TablePolicySetting>& defaultPolicies() {
+  static const std::vector<TablePolicySetting> all = {
+      {"ticker_data", kDay, 2 * kDay, 90 * kDay},
+      {"trade_data", kDay, 2 * kDay, 90 * kDay},
+      {"book_data", kDay, kDay, 30 * kDay},
+      {"book_level_data", hours(6), hours(12), 7 * kDay},
+      {"ohlc_data", 7 * kDay, 14 * kDay, std::chrono::seconds(0)},
+      {"alert_data", 30 * kDay, 60 * kDay, 365 * kDay},
+      {"sentiment_data", 30 * kDay, 60 * kDay, 365 * kDay},
+      {"prediction_data", 7 * kDay, 14 * kDay, 90 * kDay},
+      {"article_data", 7 * kDay, 30 * kDay, 365 * kDay},
+  };
+  return all;
+}
+
+std::vector<TablePolicySetting> effectivePolicies(const TimescaleOptions& options) {
+  std::vector<TablePolicySetting> out = defaultPolicies();
+  for (auto& p : out) {
+    if (options.retention) p.retention = *options.retention;
+    if (options.compress_after) p.compress_after = *options.compress_after;
+    if (auto it = options.policies.find(p.table); it != options.policies.end()) {
+      if (it->second.chunk_interval) p.chunk_interval = *it->second.chunk_interval;
+      if (it->second.compress_after) p.compress_after = *it->second.compress_after;
+      if (it->second.retention) p.retention = *it->second.retention;
+    }
+  }
+  return out;
+}
+
+void TablePolicy::describe(Schema<TablePolicy>& s) {
+  s.option("chunk_interval", &TablePolicy::chunk_interval,
+           "Time range of one chunk (applies to chunks created from now on).");
+  s.option("compress_after", &TablePolicy::compress_after,
+           "Compress (columnstore) chunks whose range ended longer ago than this; 0: never.")
+      .min(0);
+  s.option("retention", &TablePolicy::retention,
+           "Drop chunks whose range ended longer ago than this; 0: never.")
+      .min(0);
+}
 
 void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
   s.option("connection", &TimescaleOptions::connection,
@@ -48,16 +127,23 @@ void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
   s.option("create_schema", &TimescaleOptions::create_schema,
            "Apply the schema migrations when connecting (as `cvagent schema apply` does).");
   s.option("timescaledb", &TimescaleOptions::timescaledb,
-           "Schema flavour for a new database: `auto` uses TimescaleDB when the server has the "
-           "extension, `require` fails without it, `off` uses plain PostgreSQL.")
+           "Schema flavour for a new database: `auto` uses TimescaleDB when the server has it "
+           "loaded (shared_preload_libraries) and plain PostgreSQL otherwise, with a warning when "
+           "it is installed but not loaded; `require` fails without it; `off` uses plain "
+           "PostgreSQL.")
       .oneOf({"auto", "require", "off"});
   s.option("retention", &TimescaleOptions::retention,
-           "TimescaleDB: drop raw rows older than this (retention policy on every hypertable; "
-           "continuous aggregates keep their rows). 0 removes the policy.")
+           "TimescaleDB: drop raw rows older than this on every table, instead of each table's "
+           "default (see Policies; continuous aggregates keep their rows). 0 removes the "
+           "policies.")
       .min(0);
   s.option("compress_after", &TimescaleOptions::compress_after,
-           "TimescaleDB: compress chunks older than this. 0 removes the policy.")
+           "TimescaleDB: compress (columnstore) chunks older than this on every table, instead "
+           "of each table's default (see Policies). 0 removes the policies.")
       .min(0);
+  s.option("policies", &TimescaleOptions::policies,
+           "TimescaleDB: per-table `chunk_interval`, `compress_after` and `retention`, over the "
+           "defaults and the two options above, e.g. `{trade_data: {retention: 30d}}`.");
   s.option("connect_timeout", &TimescaleOptions::connect_timeout,
            "How long a connection attempt may take, unless the connection string sets "
            "connect_timeout. 0 waits forever.")
@@ -75,12 +161,32 @@ void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
     if (!o.connection.empty() && !o.connection_file.empty()) {
       d.push_back({where, "set either `connection` or `connection_file`, not both"});
     }
-    // The hourly aggregates re-read the last 3 days of raw rows at every refresh: raw rows
+    for (const auto& [table, policy] : o.policies) {
+      const auto& known = defaultPolicies();
+      if (std::none_of(known.begin(), known.end(),
+                       [&](const TablePolicySetting& p) { return p.table == table; })) {
+        std::string names;
+        for (const auto& p : known) names += (names.empty() ? "" : ", ") + p.table;
+        d.push_back({where, fmt::format("policies: no table '{}' (tables: {})", table, names)});
+      }
+      if (policy.chunk_interval && policy.chunk_interval->count() <= 0) {
+        d.push_back({where, fmt::format("policies.{}.chunk_interval must be positive", table)});
+      }
+    }
+    // The hourly aggregates re-read the last 3 days of their raw rows at every refresh: raw rows
     // dropped inside that window would empty their buckets.
-    if (o.retention.count() > 0 && o.retention < std::chrono::hours(24 * 4)) {
-      d.push_back({where,
-                   "retention must be 0 (no retention policy) or at least 4d: the hourly "
-                   "aggregates are refreshed from the last 3 days of raw rows"});
+    std::string too_short;
+    for (const auto& p : effectivePolicies(o)) {
+      if (isHourlyAggregateSource(p.table) && p.retention.count() > 0 &&
+          p.retention < std::chrono::hours(24 * 4)) {
+        too_short += (too_short.empty() ? "" : ", ") + p.table;
+      }
+    }
+    if (!too_short.empty()) {
+      d.push_back({where, fmt::format("retention of {} must be 0 (no retention policy) or at "
+                                      "least 4d: the hourly aggregates are refreshed from the "
+                                      "last 3 days of their rows",
+                                      too_short)});
     }
   });
 }
@@ -113,7 +219,12 @@ TimescaleOutput::TimescaleOutput(const TimescaleOptions& options, PluginContext&
       format_(options.method == "insert" ? RowFormat::kValues : RowFormat::kCopyText),
       reconnects_(context.counter("reconnects_total", "Connections re-opened after a failure.")),
       db_rejects_(context.counter("rows_refused_total",
-                                  "Rows the database refused (constraint or data errors).")) {
+                                  "Rows the database refused (constraint or data errors).")),
+      late_refreshes_(context.counter(
+          "late_refreshes_total",
+          "Refreshes of continuous aggregates for rows older than their refresh window.")) {
+  late_.resize(std::size(kHourlyAggregates));
+  late_in_batch_.resize(std::size(kHourlyAggregates));
   staged_.resize(tables().size());
   for (std::size_t t = 0; t < tables().size(); ++t) {
     staged_[t].spec = &tables()[t];
@@ -145,6 +256,12 @@ void TimescaleOutput::openConnection() {
   const int version = connection->server_version();  // 150020 for 15.20
   context_.logger().info("connected to {} (PostgreSQL {}.{})", conninfo_.redacted, version / 10000,
                          version % 10000);
+  {
+    pqxx::nontransaction tx(*connection);
+    has_timescale_ =
+        tx.exec1("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")[0]
+            .as<bool>();
+  }
   connection_ = std::move(connection);
   context_.setHealth(HealthState::kOk, "connected");
 }
@@ -159,14 +276,16 @@ void TimescaleOutput::connect() {
   if (options_.create_schema && !schema_applied_) applySchema();
 }
 
-void TimescaleOutput::close() { dropConnection(); }
+void TimescaleOutput::close() {
+  refreshLateBuckets(true);
+  dropConnection();
+}
 
 bool TimescaleOutput::applySchema() {
   if (!connection_) openConnection();
   SchemaSettings settings;
   settings.timescaledb = options_.timescaledb;
-  settings.retention = options_.retention;
-  settings.compress_after = options_.compress_after;
+  settings.policies = effectivePolicies(options_);
   SchemaReport report;
   try {
     report = applyMigrations(*connection_, settings, context_.logger());
@@ -175,6 +294,8 @@ bool TimescaleOutput::applySchema() {
     throw;
   }
   schema_applied_ = true;
+  // Created by this apply, maybe: the connection was opened before the extension existed.
+  has_timescale_ = report.flavor == Flavor::kTimescale;
   context_.logger().info("schema at version {} ({}); {} migration(s) applied",
                          report.current_version, flavorName(report.flavor), report.applied);
   return true;
@@ -187,6 +308,7 @@ WriteResult TimescaleOutput::write(std::span<const Metric> batch) {
     staged.rows.clear();
     staged.batch_index.clear();
   }
+  for (auto& l : late_in_batch_) l = {};
   for (std::size_t i = 0; i < batch.size(); ++i) {
     const Metric& metric = batch[i];
     const TableSpec* spec = tableFor(metric.name());
@@ -207,6 +329,7 @@ WriteResult TimescaleOutput::write(std::span<const Metric> batch) {
     }
     staged.rows.end();
     staged.batch_index.push_back(i);
+    if (has_timescale_) noteLateRow(*spec, metric.time());
   }
 
   auto withRefused = [&](WriteResult result) {
@@ -256,8 +379,76 @@ WriteResult TimescaleOutput::write(std::span<const Metric> batch) {
     return withRefused(WriteResult::retry(e.what()));
   }
   context_.setHealth(HealthState::kOk, "connected");
+  // Committed: the late rows of this batch now need their aggregate buckets refreshed.
+  for (std::size_t a = 0; a < late_.size(); ++a) {
+    const LateRange& b = late_in_batch_[a];
+    if (!b.pending) continue;
+    LateRange& l = late_[a];
+    l.min_ns = l.pending ? std::min(l.min_ns, b.min_ns) : b.min_ns;
+    l.max_ns = l.pending ? std::max(l.max_ns, b.max_ns) : b.max_ns;
+    l.pending = true;
+  }
+  refreshLateBuckets(false);
   for (auto& r : refused) result.set(r.index, r.status, r.reason);
   return result;
+}
+
+void TimescaleOutput::noteLateRow(const TableSpec& spec, std::int64_t time_ns) {
+  const std::int64_t window_start = context_.clock().nowNanos() - kRefreshWindowNs;
+  if (time_ns >= window_start + kRefreshMarginNs) return;
+  for (std::size_t a = 0; a < std::size(kHourlyAggregates); ++a) {
+    if (kHourlyAggregates[a].source_table != spec.table) continue;
+    LateRange& l = late_in_batch_[a];
+    l.min_ns = l.pending ? std::min(l.min_ns, time_ns) : time_ns;
+    l.max_ns = l.pending ? std::max(l.max_ns, time_ns) : time_ns;
+    l.pending = true;
+  }
+}
+
+// Rows are stored and acknowledged before this runs: a failed refresh is logged and tried again
+// with the next write (or at close), never a reason to retry the batch.
+void TimescaleOutput::refreshLateBuckets(bool force) {
+  if (!has_timescale_ || !connection_) return;
+  const auto now = std::chrono::steady_clock::now();
+  if (!force && now - last_refresh_ < kLateRefreshEvery) return;
+  for (std::size_t a = 0; a < late_.size(); ++a) {
+    LateRange& l = late_[a];
+    if (!l.pending) continue;
+    last_refresh_ = now;
+    const std::int64_t start_us = floorToHour(l.min_ns) / 1000;
+    const std::int64_t end_us = (floorToHour(l.max_ns) + kHourNs) / 1000;
+    try {
+      // CALL refresh_continuous_aggregate cannot run inside a transaction block. The refresh
+      // policy may be refreshing the same aggregate (55P03, "concurrent refresh"): it takes a
+      // moment, so wait for it briefly rather than leave the range for the next write.
+      const std::string call = fmt::format(
+          "CALL refresh_continuous_aggregate({}::regclass, to_timestamp({}::float8 / 1e6), "
+          "to_timestamp({}::float8 / 1e6))",
+          connection_->quote(std::string(kHourlyAggregates[a].view)), start_us, end_us);
+      for (int attempt = 0;; ++attempt) {
+        try {
+          pqxx::nontransaction tx(*connection_);
+          tx.exec0(call);
+          break;
+        } catch (const pqxx::sql_error& e) {
+          if (e.sqlstate() != "55P03" || attempt == 10) throw;
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+        }
+      }
+      l.pending = false;
+      late_refreshes_.inc();
+      context_.logger().info("refreshed {} for late rows from {} to {}", kHourlyAggregates[a].view,
+                             formatRfc3339(start_us * 1000), formatRfc3339(end_us * 1000));
+    } catch (const std::exception& e) {
+      std::uint64_t suppressed = 0;
+      if (refresh_errors_.allow(suppressed)) {
+        context_.logger().warn(
+            "cannot refresh {} for late rows (tried again later): {}{}", kHourlyAggregates[a].view,
+            firstLine(e.what()),
+            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
+      }
+    }
+  }
 }
 
 void TimescaleOutput::copyRows(pqxx::work& tx, const Staged& staged) {

@@ -7,6 +7,15 @@
 #     appears in the agent's output.
 set -euo pipefail
 : "${CVAGENT:?CVAGENT must point at the cvagent binary}"
+# The TimescaleDB flavour (CVAGENT_TEST_PG_FLAVOR=timescaledb) runs against the server of
+# tests/services/timescaledb.sh instead.
+if [[ "${CVAGENT_TEST_PG_FLAVOR:-}" == "timescaledb" ]]; then
+  if [[ -n "${CVAGENT_TEST_TSDB_SKIP:-}" ]]; then
+    echo "SKIP: TimescaleDB flavour skipped: $CVAGENT_TEST_TSDB_SKIP"
+    exit 77
+  fi
+  CVAGENT_TEST_PG_URL=${CVAGENT_TEST_TSDB_URL:-}
+fi
 if [[ -z "${CVAGENT_TEST_PG_URL:-}" ]]; then
   [[ "${CVAGENT_TEST_REQUIRE_SERVICES:-}" == "1" ]] && { echo "FAIL: CVAGENT_TEST_PG_URL is not set" >&2; exit 1; }
   echo "SKIP: CVAGENT_TEST_PG_URL is not set (run through scripts/test.sh)"
@@ -77,7 +86,7 @@ for i in 1 2; do
   "$CVAGENT" schema apply -c "$work/p.yaml" >"$work/apply$i.log" 2>&1 || fail "schema apply $i"
   grep -q "schema applied" "$work/apply$i.log" || fail "schema apply $i printed no confirmation"
 done
-[[ $(q "SELECT count(*) FROM cvagent_schema_migrations") == 3 ]] || fail "migrations not recorded once"
+[[ $(q "SELECT count(*) FROM cvagent_schema_migrations") == 4 ]] || fail "migrations not recorded once"
 [[ $(q "SELECT count(*) FROM information_schema.tables WHERE table_name IN ('ticker_data','trade_data','ohlc_data','article_data','alert_data','sentiment_data','prediction_data','ticker_ohlc_hourly','sentiment_hourly')") == 9 ]] \
   || fail "schema relations missing"
 

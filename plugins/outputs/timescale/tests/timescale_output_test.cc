@@ -18,6 +18,7 @@
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
 #include "cvagent/time_util.h"
+#include "pg_flavour.h"
 #include "pg_test_util.h"
 #include "service_env.h"
 
@@ -101,7 +102,7 @@ class PgTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::string server;
-    CVAGENT_REQUIRE_SERVICE("CVAGENT_TEST_PG_URL", server);
+    CVAGENT_REQUIRE_PG_SERVER(server);
     db_ = std::make_unique<ScratchDatabase>(server);
   }
   std::unique_ptr<TimescaleOutput> makeOutput(bool create_schema = true) {
@@ -143,10 +144,11 @@ TEST_F(TimescaleSchemaTest, AppliesTwiceAndTheSecondTimeChangesNothing) {
 
   pqxx::nontransaction tx(reader());
   auto versions = tx.exec("SELECT version, flavor FROM cvagent_schema_migrations ORDER BY 1");
-  ASSERT_EQ(versions.size(), 3u);
+  ASSERT_EQ(versions.size(), 4u);
   EXPECT_EQ(versions[0][0].as<int>(), 1);
-  EXPECT_EQ(versions[2][0].as<int>(), 3);
-  EXPECT_EQ(versions[0][1].as<std::string>(), "postgresql");  // no timescaledb on this server
+  EXPECT_EQ(versions[3][0].as<int>(), 4);
+  // Plain PostgreSQL even where TimescaleDB is installed but not preloaded (auto falls back).
+  EXPECT_EQ(versions[0][1].as<std::string>(), testing::expectedFlavourName());
   // The stand-ins of the continuous aggregates exist with their columns.
   EXPECT_NO_THROW(
       tx.exec("SELECT bucket, pair, open, high, low, close, avg_volume, exchange "
@@ -173,7 +175,7 @@ TEST_F(TimescaleSchemaTest, AgentsApplyingTogetherDoNotRace) {
   for (auto& t : threads) t.join();
   EXPECT_EQ(failures.load(), 0);
   pqxx::nontransaction tx(reader());
-  EXPECT_EQ(tx.exec1("SELECT count(*) FROM cvagent_schema_migrations")[0].as<int>(), 3);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM cvagent_schema_migrations")[0].as<int>(), 4);
 }
 
 TEST_P(TimescaleOutputTest, EveryMetricKindRoundTrips) {
@@ -684,6 +686,7 @@ TEST_P(TimescaleOutputTest, PasswordNeverReachesTheLog) {
 // PL/pgSQL function, which PostgreSQL parses at CREATE FUNCTION), and the PL/pgSQL policy function
 // it defines compiles.
 TEST_F(TimescaleSchemaTest, TimescaleFlavourParsesWithThePostgresGrammar) {
+  if (testing::timescaleFlavour()) GTEST_SKIP() << "the TimescaleDB flavour runs for real here";
   auto out = makeOutput();  // the tables exist: CREATE FUNCTION below refers to nothing else
   pqxx::work tx(reader());
   int checked = 0;
@@ -719,7 +722,7 @@ TEST_F(TimescaleSchemaTest, TimescaleFlavourParsesWithThePostgresGrammar) {
       }
     }
   }
-  EXPECT_EQ(checked, 2);
+  EXPECT_EQ(checked, 3);
   tx.abort();
 }
 
@@ -746,7 +749,12 @@ TEST(TimescaleOutputUnreachable, ConnectThrowsAndWriteAsksForARetry) {
 TEST(TimescaleOutputRestart, ServerRestartedMidStreamLosesAndDuplicatesNothing) {
   std::unique_ptr<PgServer> server;
   try {
-    server = std::make_unique<PgServer>("-c fsync=off");
+    std::string skip;
+    if (testing::timescaleFlavour() &&
+        !(skip = cvagent::testing::serviceEnv("CVAGENT_TEST_TSDB_SKIP")).empty()) {
+      GTEST_SKIP() << "TimescaleDB flavour skipped: " << skip;
+    }
+    server = std::make_unique<PgServer>("-c fsync=off " + testing::flavourServerSettings());
   } catch (const std::exception& e) {
     if (cvagent::testing::servicesRequired()) {
       FAIL() << e.what();
@@ -799,6 +807,230 @@ TEST(TimescaleOutputRestart, ServerRestartedMidStreamLosesAndDuplicatesNothing) 
   EXPECT_EQ(r[1].as<int>(), kBatches * kPerBatch);
   EXPECT_EQ(r[2].as<int>(), 0);
   EXPECT_EQ(r[3].as<int>(), kBatches * kPerBatch - 1);
+}
+
+// ---------------------------------------------------------------- TimescaleDB for real
+
+std::int64_t wallNow() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
+}
+
+Metric tickerAt(const std::string& pair, double last, std::int64_t time) {
+  return MetricBuilder("ticker")
+      .tag("exchange", "kraken")
+      .tag("pair", pair)
+      .field("last", last)
+      .field("volume_24h", 1.0)
+      .time(time);
+}
+
+// Once TimescaleDB is installed on a machine, every cluster lists it in pg_available_extensions,
+// loaded or not; only a server that preloads it can CREATE EXTENSION. `auto` must fall back to
+// plain PostgreSQL with a warning there, `require` must refuse with the reason, and neither may
+// count a metric as stored.
+TEST_F(TimescaleSchemaTest, AutoFallsBackWhenTimescaleIsInstalledButNotPreloaded) {
+  if (testing::timescaleFlavour()) GTEST_SKIP() << "needs a server that does not preload it";
+  {
+    pqxx::nontransaction tx(reader());
+    if (!tx.exec1("SELECT EXISTS (SELECT 1 FROM pg_available_extensions "
+                  "WHERE name = 'timescaledb')")[0]
+             .as<bool>()) {
+      GTEST_SKIP() << "TimescaleDB is not installed on this machine (tests/services/"
+                      "timescaledb.sh installs it when ../shared/vendor/timescaledb exists)";
+    }
+  }
+  TestContext require_ctx;
+  auto require = optionsFor(db_->url());
+  require.create_schema = true;
+  require.timescaledb = "require";
+  TimescaleOutput refusing(require, require_ctx);
+  try {
+    refusing.applySchema();
+    FAIL() << "require must refuse a server that does not preload TimescaleDB";
+  } catch (const std::exception& e) {
+    EXPECT_NE(std::string(e.what()).find("shared_preload_libraries"), std::string::npos)
+        << e.what();
+  }
+  std::vector<Metric> batch;
+  for (int i = 0; i < 500; ++i) batch.push_back(trade(i, kT0 + i * 1000));
+  EXPECT_EQ(refusing.write(batch).status(), WriteStatus::kRetry);
+  EXPECT_FALSE(require_ctx.logger().contains("applied schema migration"));
+
+  auto out = makeOutput();  // auto
+  EXPECT_TRUE(context_.logger().contains("not loaded", LogLevel::kWarn));
+  ASSERT_EQ(out->write(batch).status(), WriteStatus::kOk);
+  EXPECT_EQ(count(reader(), "trade_data"), 500);
+  pqxx::nontransaction tx(reader());
+  EXPECT_EQ(tx.exec1("SELECT min(flavor) || max(flavor) FROM cvagent_schema_migrations")[0]
+                .as<std::string>(),
+            "postgresqlpostgresql");
+  EXPECT_FALSE(
+      tx.exec1("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")[0]
+          .as<bool>());
+}
+
+// Per-table policies land as the options say, and the background scheduler (not CALL run_job)
+// runs every job of the schema successfully.
+TEST_F(TimescaleSchemaTest, PerTablePoliciesRunInTheBackground) {
+  if (!testing::timescaleFlavour()) GTEST_SKIP() << "TimescaleDB flavour only";
+  auto o = optionsFor(db_->url());
+  o.create_schema = true;
+  o.policies["trade_data"].retention = std::chrono::hours(24 * 30);
+  TimescaleOutput out(o, context_);
+  out.connect();
+  // Something to compress, refresh and keep: rows in old and recent chunks.
+  const std::int64_t now = wallNow();
+  std::vector<Metric> batch;
+  for (int i = 0; i < 200; ++i) {
+    const std::int64_t age = static_cast<std::int64_t>(i) * 6 * 3'600'000'000'000LL;  // 6 h steps
+    batch.push_back(trade(i, now - age));
+    batch.push_back(tickerAt("BTC/USD", 90000.0 + i, now - age));
+  }
+  ASSERT_EQ(out.write(batch).status(), WriteStatus::kOk);
+
+  pqxx::nontransaction tx(reader());
+  // One policy of `proc` on `table` whose `key` equals `value`; "" for no policy at all.
+  auto policyIs = [&](const std::string& table, const std::string& proc, const std::string& key,
+                      const std::string& value) {
+    auto r = tx.exec_params(
+        "SELECT config->>$3 FROM timescaledb_information.jobs "
+        "WHERE hypertable_name = $1 AND proc_name = $2",
+        table, proc, key);
+    if (value.empty()) return r.empty();
+    return r.size() == 1 && tx.exec_params1("SELECT $1::interval = $2::interval",
+                                            r[0][0].as<std::string>(), value)[0]
+                                .as<bool>();
+  };
+  auto chunkIs = [&](const std::string& table, const std::string& value) {
+    return tx
+        .exec_params1(
+            "SELECT time_interval = $2::interval FROM "
+            "timescaledb_information.dimensions WHERE hypertable_name = $1",
+            table, value)[0]
+        .as<bool>();
+  };
+  EXPECT_TRUE(policyIs("trade_data", "policy_retention", "drop_after", "30 days"));  // option
+  EXPECT_TRUE(policyIs("book_level_data", "policy_retention", "drop_after", "7 days"));
+  EXPECT_TRUE(policyIs("article_data", "policy_retention", "drop_after", "365 days"));
+  EXPECT_TRUE(policyIs("ohlc_data", "policy_retention", "drop_after", ""));  // candles are kept
+  EXPECT_TRUE(policyIs("trade_data", "policy_compression", "compress_after", "2 days"));
+  EXPECT_TRUE(policyIs("book_level_data", "policy_compression", "compress_after", "12 hours"));
+  EXPECT_TRUE(chunkIs("article_data", "7 days"));
+  EXPECT_TRUE(chunkIs("book_level_data", "6 hours"));
+
+  // Every job falls due now; the scheduler runs them on its own. Only runs that finish after this
+  // count (the jobs also ran once when they were created, before the rows were written).
+  const std::string due = tx.exec1("SELECT now()::text")[0].as<std::string>();
+  tx.exec(
+      "SELECT alter_job(job_id, next_start => now()) FROM timescaledb_information.jobs "
+      "WHERE job_id >= 1000");
+  const int jobs =
+      tx.exec1("SELECT count(*) FROM timescaledb_information.jobs WHERE job_id >= 1000")[0]
+          .as<int>();
+  ASSERT_EQ(jobs, 8 + 9 + 2);  // retention (not ohlc_data), columnstore, aggregate refresh
+  int succeeded = 0;
+  for (int waited = 0; waited < 120 && succeeded < jobs; ++waited) {
+    std::this_thread::sleep_for(std::chrono::seconds(1));
+    succeeded = tx.exec_params1(
+                      "SELECT count(*) FROM timescaledb_information.job_stats "
+                      "WHERE job_id >= 1000 AND last_run_status = 'Success' "
+                      "AND last_successful_finish > $1::timestamptz",
+                      due)[0]
+                    .as<int>();
+  }
+  EXPECT_EQ(succeeded, jobs);
+  EXPECT_EQ(tx.exec1("SELECT coalesce(sum(total_failures), 0) FROM "
+                     "timescaledb_information.job_stats WHERE job_id >= 1000")[0]
+                .as<int>(),
+            0);
+  // The compression jobs compressed the old trade chunks; the rows are all still there.
+  EXPECT_GT(tx.exec1("SELECT count(*) FROM timescaledb_information.chunks WHERE "
+                     "hypertable_name = 'trade_data' AND is_compressed")[0]
+                .as<int>(),
+            0);
+  // Retention dropped the trade chunks past 30 days (whole chunks: the day at the edge may stay).
+  auto kept = tx.exec1(
+      "SELECT count(*) FILTER (WHERE timestamp > now() - INTERVAL '29 days'), "
+      "       count(*) FILTER (WHERE timestamp < now() - INTERVAL '31 days') FROM trade_data");
+  EXPECT_EQ(kept[0].as<int>(), 116);  // 6-hour steps younger than 29 days
+  EXPECT_EQ(kept[1].as<int>(), 0);
+  EXPECT_EQ(tx.exec1("SELECT count(*) FROM ticker_data")[0].as<int>(), 200);  // 90 days: kept
+}
+
+// A backfill older than the aggregates' 3-day refresh window: the refresh policy never covers it,
+// so the output refreshes the affected buckets itself; the hourly views then equal values computed
+// by hand, on both flavours.
+TEST_F(TimescaleSchemaTest, BackfillOlderThanTheRefreshWindowReachesTheHourlyAggregates) {
+  const std::int64_t now = wallNow();
+  context_.fakeClock().set(now);
+  auto out = makeOutput();
+  const std::int64_t hour = 3'600'000'000'000LL;
+  if (testing::timescaleFlavour()) {
+    // The aggregates are materialised up to an hour ago, as the policy leaves them: from then on
+    // real-time aggregation only covers rows newer than that. The policy itself is paused so that
+    // only the refresh under test runs.
+    ASSERT_EQ(out->write(std::vector<Metric>{tickerAt("ETH/USD", 1.0, now - 2 * hour)}).status(),
+              WriteStatus::kOk);
+    pqxx::nontransaction tx(reader());
+    tx.exec(
+        "SELECT alter_job(job_id, scheduled => false) FROM timescaledb_information.jobs "
+        "WHERE proc_name = 'policy_refresh_continuous_aggregate'");
+    for (int attempt = 0;; ++attempt) {  // the policy may have been running already
+      try {
+        tx.exec0(
+            "CALL refresh_continuous_aggregate('ticker_ohlc_hourly', now() - INTERVAL '3 days', "
+            "now() - INTERVAL '1 hour')");
+        break;
+      } catch (const pqxx::sql_error& e) {
+        if (e.sqlstate() != "55P03" || attempt == 50) throw;
+        std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      }
+    }
+  }
+  const std::int64_t h0 = (now - 10 * 24 * hour) - (now - 10 * 24 * hour) % hour;  // 10 days ago
+  const std::vector<Metric> backfill = {
+      tickerAt("ETH/USD", 30.0, h0 + 30 * 60'000'000'000LL),
+      tickerAt("ETH/USD", 10.0, h0 + 5'000),
+      tickerAt("ETH/USD", 50.0, h0 + hour - 1'000),
+      tickerAt("ETH/USD", 5.0, h0 + 20 * 60'000'000'000LL),
+  };
+  ASSERT_EQ(out->write(backfill).status(), WriteStatus::kOk);
+  pqxx::nontransaction tx(reader());
+  auto r = tx.exec_params(
+      "SELECT open, high, low, close FROM ticker_ohlc_hourly WHERE pair = 'ETH/USD' "
+      "AND bucket = to_timestamp($1::float8 / 1e9)",
+      h0);
+  ASSERT_EQ(r.size(), 1u) << "the backfilled hour is missing from ticker_ohlc_hourly";
+  EXPECT_DOUBLE_EQ(r[0][0].as<double>(), 10.0);
+  EXPECT_DOUBLE_EQ(r[0][1].as<double>(), 50.0);
+  EXPECT_DOUBLE_EQ(r[0][2].as<double>(), 5.0);
+  EXPECT_DOUBLE_EQ(r[0][3].as<double>(), 50.0);
+  if (testing::timescaleFlavour()) {
+    EXPECT_EQ(context_.counterValue("late_refreshes_total"), 1.0);
+  }
+}
+
+// With PostgreSQL's default max_worker_processes (8), TimescaleDB's 20-odd jobs fail to start when
+// they fall due together: the agent says so at start-up.
+TEST(TimescaleWorkers, TooFewWorkerProcessesAreReported) {
+  if (!testing::timescaleFlavour()) GTEST_SKIP() << "TimescaleDB flavour only";
+  const std::string skip = cvagent::testing::serviceEnv("CVAGENT_TEST_TSDB_SKIP");
+  if (!skip.empty()) GTEST_SKIP() << "TimescaleDB flavour skipped: " << skip;
+  std::unique_ptr<PgServer> server;
+  try {
+    server = std::make_unique<PgServer>(
+        "-c fsync=off -c shared_preload_libraries=timescaledb -c max_worker_processes=8 "
+        "-c timescaledb.telemetry_level=off");
+  } catch (const std::exception& e) {
+    if (cvagent::testing::servicesRequired()) FAIL() << e.what();
+    GTEST_SKIP() << "cannot start a private PostgreSQL: " << e.what();
+  }
+  TestContext ctx;
+  TimescaleOutput out(optionsFor(server->url()), ctx);
+  ASSERT_TRUE(out.applySchema());
+  EXPECT_TRUE(ctx.logger().contains("max_worker_processes is 8", LogLevel::kWarn));
 }
 
 }  // namespace
