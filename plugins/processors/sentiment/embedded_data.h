@@ -12,5 +12,6 @@ std::string_view vader_boosters_tsv();
 std::string_view vader_negations_txt();
 std::string_view vader_special_cases_tsv();
 std::string_view crypto_lexicon_tsv();
+std::string_view headline_model_bin();
 
 }  // namespace cvagent::processors::sentiment::embedded

@@ -57,6 +57,7 @@ for a in articles:
         assert k in f, (k, f)
     assert -1 <= f["sentiment"] <= 1 and 0 <= f["sentiment_score"] <= 1
     assert f["sentiment_label"] in ("positive", "neutral", "negative")
+    assert 1 / 3 <= f["sentiment_confidence"] <= 1 and -1 <= f["vader_compound"] <= 1, f
     assert a["time"] < f["receive_time"], "time must be the publish time"
 with_text = [a for a in articles if "text" in a["fields"]]
 assert len(with_text) == 5, len(with_text)

@@ -29,9 +29,15 @@ Metric article(std::string title, std::int64_t time_ns, std::string summary = ""
       .time(time_ns);
 }
 
-TEST(SentimentProcessor, AddsSentimentAndCoinsToArticles) {
+SentimentOptions vaderOptions() {
+  SentimentOptions options;
+  options.model = "vader";
+  return options;
+}
+
+TEST(SentimentProcessor, VaderModeAddsSentimentAndCoinsToArticles) {
   TestContext ctx;
-  SentimentProcessor p(SentimentOptions{}, ctx);
+  SentimentProcessor p(vaderOptions(), ctx);
   CapturingEmitter out;
   p.process(article("Bitcoin and Ether rally to a record high", kT0, "Traders are bullish."), out);
   auto got = out.take();
@@ -77,7 +83,7 @@ TEST(SentimentProcessor, ArticleWithoutCoinsEmitsNoSentimentMetric) {
 
 TEST(SentimentProcessor, RollingWindowIsByArticleTime) {
   TestContext ctx;
-  SentimentOptions options;
+  SentimentOptions options = vaderOptions();
   options.window = std::chrono::hours(1);
   SentimentProcessor p(options, ctx);
   CapturingEmitter out;
@@ -140,7 +146,7 @@ TEST(SentimentProcessor, LexiconFilesOverrideAndBadFilesFailClearly) {
   const auto path = (dir / "mine.tsv").string();
   std::ofstream(path) << "# ours\nsatoshi\t3.0\n";
   TestContext ctx;
-  SentimentOptions options;
+  SentimentOptions options = vaderOptions();
   options.lexicon_files = {path};
   SentimentProcessor p(options, ctx);
   CapturingEmitter out;
@@ -162,10 +168,10 @@ TEST(SentimentProcessor, LexiconFilesOverrideAndBadFilesFailClearly) {
 
 TEST(SentimentProcessor, CryptoLexiconCanBeTurnedOff) {
   TestContext ctx;
-  SentimentOptions off;
+  SentimentOptions off = vaderOptions();
   off.crypto_lexicon = false;
   SentimentProcessor plain(off, ctx);
-  SentimentProcessor crypto(SentimentOptions{}, ctx);
+  SentimentProcessor crypto(vaderOptions(), ctx);
   CapturingEmitter out;
   plain.process(article("Bitcoin difficulty adjustment expected at block 891,072", kT0), out);
   crypto.process(article("Bitcoin difficulty adjustment expected at block 891,072", kT0), out);

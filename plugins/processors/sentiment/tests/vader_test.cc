@@ -7,6 +7,10 @@
 #include <string>
 #include <vector>
 
+#include "cvagent/testing/capturing_emitter.h"
+#include "cvagent/testing/metric_builder.h"
+#include "cvagent/testing/test_context.h"
+#include "sentiment_processor.h"
 #include "test_data.h"
 
 namespace cvagent::processors::sentiment {
@@ -57,6 +61,29 @@ TEST(Vader, MatchesTheReferenceImplementationOnEveryReferenceSentence) {
     EXPECT_NEAR(s.neg, row.neg, 1.01e-3) << row.text;
     EXPECT_NEAR(s.neu, row.neu, 1.01e-3) << row.text;
     EXPECT_NEAR(s.pos, row.pos, 1.01e-3) << row.text;
+  }
+}
+
+// `model: vader` with the extensions off is the reference, through the whole processor.
+TEST(Vader, ProcessorInVaderModeMatchesTheReferenceToFourDecimals) {
+  cvagent::testing::TestContext ctx;
+  SentimentOptions options;
+  options.model = "vader";
+  options.crypto_lexicon = false;
+  options.normalize_quotes = false;
+  options.fields = {"title"};
+  SentimentProcessor processor(options, ctx);
+  cvagent::testing::CapturingEmitter out;
+  for (const auto& row : loadReference()) {
+    processor.process(cvagent::testing::MetricBuilder("article").field("title", row.text).time(1),
+                      out);
+    const auto got = out.take();
+    ASSERT_FALSE(got.empty());
+    double compound = 0;
+    ASSERT_TRUE(got[0].numberField("sentiment", compound));
+    EXPECT_NEAR(compound, row.compound, 1e-4) << row.text;
+    EXPECT_EQ(*got[0].stringField("sentiment_label"), labelOf(row.compound)) << row.text;
+    EXPECT_EQ(got[0].field("sentiment_confidence"), nullptr);
   }
 }
 
