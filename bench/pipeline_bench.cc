@@ -6,6 +6,7 @@
 #include <atomic>
 #include <thread>
 
+#include "bench_plugins.h"
 #include "config/config_loader.h"
 #include "config/pipeline_config.h"
 #include "cvagent/plugin.h"
@@ -14,62 +15,12 @@
 namespace cvagent::bench {
 namespace {
 
-// Filled before each run; the input moves it out in one gather.
-std::vector<Metric> g_prepared;
-
-struct Empty {
-  static void describe(Schema<Empty>&) {}
-};
-
-class PreparedInput final : public Input {
- public:
-  PreparedInput(const Empty&, PluginContext&) {}
-  void gather(Emitter& out) override {
-    for (auto& m : g_prepared) out.emit(std::move(m));
-  }
-};
-
-class PassThrough final : public Processor {
- public:
-  PassThrough(const Empty&, PluginContext&) {}
-  void process(Metric&& m, Emitter& out) override { out.emit(std::move(m)); }
-};
-
-std::atomic<std::uint64_t> g_written{0};
-
-class NullOutput final : public Output {
- public:
-  NullOutput(const Empty&, PluginContext&) {}
-  WriteResult write(std::span<const Metric> batch) override {
-    g_written.fetch_add(batch.size(), std::memory_order_relaxed);
-    return WriteResult::ok();
-  }
-};
-
-const PluginDescriptor kInput = inputDescriptor<PreparedInput, Empty>("prepared", "bench");
-const PluginDescriptor kPass = processorDescriptor<PassThrough, Empty>("pass", "bench");
-const PluginDescriptor kNull = outputDescriptor<NullOutput, Empty>("sink", "bench");
-
-Metric trade(std::int64_t i) {
-  Metric m("trade", 1795530420000000000 + i);
-  m.setTag("exchange", "kraken");
-  m.setTag("pair", "BTC/USD");
-  m.setTag("side", i % 2 ? "buy" : "sell");
-  m.reserveFields(5);
-  m.setField("price", 95863.2 + static_cast<double>(i % 100) / 10);
-  m.setField("volume", 0.00125);
-  m.setField("trade_id", std::int64_t{83621201} + i);
-  m.setField("ord_type", std::string("limit"));
-  m.setField("receive_time", std::int64_t{1795530420000000000} + i);
-  return m;
-}
-
 void BM_PipelineThroughput(benchmark::State& state) {
   const auto n = static_cast<std::size_t>(state.range(0));
   plugins::PluginRegistry registry({});
-  registry.addBuiltin(&kInput);
-  registry.addBuiltin(&kPass);
-  registry.addBuiltin(&kNull);
+  registry.addBuiltin(&kPreparedInput);
+  registry.addBuiltin(&kPassThrough);
+  registry.addBuiltin(&kNullOutput);
   Diagnostics diags;
   auto root = config::parseYaml(R"(
 agent: {http: '', queue_size: 10000, state_dir: /tmp/cvagent-bench-state}

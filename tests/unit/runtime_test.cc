@@ -1,9 +1,12 @@
 // Runtime semantics: processor order and filters, batching by size and interval, retry, rejects,
 // drop counting, back-pressure, shutdown flush, reload keeping buffers, delivery tracking.
 #include <gtest/gtest.h>
+#include <signal.h>
+#include <sys/resource.h>
 
 #include <atomic>
 #include <condition_variable>
+#include <filesystem>
 #include <thread>
 
 #include "config/config_loader.h"
@@ -787,6 +790,166 @@ TEST(GlobTest, Matches) {
   EXPECT_FALSE(globMatch("*USD", "BTC/EUR"));
   EXPECT_FALSE(globMatch("trade", "trades"));
   EXPECT_TRUE(globMatch("a*b*c", "axxbyyc"));
+}
+
+// ---------------------------------------------------------------- disk buffer
+struct StateDir {
+  std::string path;
+  StateDir() {
+    std::string templ = "/tmp/cvagent-runtime-disk-XXXXXX";
+    path = ::mkdtemp(templ.data());
+  }
+  ~StateDir() {
+    std::error_code ignored;
+    std::filesystem::remove_all(path, ignored);
+  }
+};
+
+std::string diskAgent(const StateDir& dir) {
+  return "agent: {http: '', state_dir: " + dir.path + "}\n";
+}
+
+void expectSequence(const std::vector<Metric>& stored, std::int64_t count) {
+  ASSERT_EQ(stored.size(), static_cast<std::size_t>(count));
+  for (std::int64_t i = 0; i < count; ++i) {
+    EXPECT_EQ(std::get<std::int64_t>(*stored[static_cast<std::size_t>(i)].field("seq")), i);
+  }
+}
+
+TEST_F(RuntimeTest, DiskBufferDeliversOnDiskKeepsItAtShutdownAndReplaysIt) {
+  StateDir state;
+  auto p = make(diskAgent(state) + R"(
+inputs:
+  - seq: {count: 30, track: true}
+outputs:
+  - record: {id: store, name: down, batch_size: 10, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}, buffer: {type: disk}}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  // On disk counts as delivered, though the output stored nothing.
+  waitFor([] { return delivered_ok.load() == 30; });
+  EXPECT_EQ(hub.storedCount("down"), 0u);
+  EXPECT_EQ(p->stop(std::chrono::steady_clock::now() + 200ms), 0u) << "nothing dropped";
+  EXPECT_EQ(p->stats().dropped, 0u);
+  EXPECT_EQ(delivered_failed.load(), 0);
+  p.reset();
+  EXPECT_TRUE(std::filesystem::exists(state.path + "/buffers/store/lock"));
+
+  auto again = make(diskAgent(state) + R"(
+inputs:
+  - seq: {count: 0}
+outputs:
+  - record: {id: store, name: up, batch_size: 10, buffer: {type: disk}}
+)");
+  again->start(true);
+  waitFor([] { return hub.storedCount("up") == 30; });
+  again->stop(std::chrono::steady_clock::now() + 5s);
+  expectSequence(hub.stored["up"], 30);
+  // Everything was acknowledged: a third start replays nothing.
+  auto third = make(diskAgent(state) + R"(
+inputs:
+  - seq: {count: 0}
+outputs:
+  - record: {id: store, name: third, batch_size: 10, flush_interval: 10ms, buffer: {type: disk}}
+)");
+  third->start(true);
+  std::this_thread::sleep_for(100ms);
+  third->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("third"), 0u);
+}
+
+TEST_F(RuntimeTest, ReloadHandsTheDiskBufferOver) {
+  StateDir state;
+  auto first = make(diskAgent(state) + R"(
+inputs:
+  - seq: {count: 20}
+outputs:
+  - record: {id: store, name: broken, batch_size: 100, fail_first: 1000000, retry: {initial: 5ms, max: 5ms}, buffer: {type: disk, sync: batch}}
+)");
+  first->start(true);
+  first->waitInputsDone();
+  waitFor([] {
+    std::lock_guard lock(hub.mu);
+    return hub.attempts["broken"] >= 2;
+  });
+  auto carried = first->stopForReload();
+  EXPECT_TRUE(carried["store"].empty()) << "the disk keeps them, not memory";
+
+  // As the agent does: the new pipeline is built while the old one still exists.
+  Diagnostics diags;
+  auto root = config::parseYaml(diskAgent(state) +
+                                    "inputs:\n  - seq: {count: 0}\noutputs:\n  - record: {id: "
+                                    "store, name: fixed, batch_size: 100, buffer: {type: disk}}\n",
+                                "test.yaml", config::processEnv(), diags);
+  auto config = config::parsePipeline(*root, diags);
+  Pipeline reloaded(config, registry_, telemetry_, clock_);
+  std::vector<std::string> errors;
+  ASSERT_TRUE(reloaded.build(errors, std::move(carried))) << errors[0];
+  first.reset();
+  reloaded.start(true);
+  waitFor([] { return hub.storedCount("fixed") == 20; });
+  reloaded.stop(std::chrono::steady_clock::now() + 5s);
+  expectSequence(hub.stored["fixed"], 20);
+}
+
+TEST_F(RuntimeTest, SecondPipelineOnADiskBufferDirectoryRefusesToStart) {
+  StateDir state;
+  const std::string yaml = diskAgent(state) + R"(
+inputs:
+  - seq: {count: 1}
+outputs:
+  - record: {buffer: {type: disk}}
+)";
+  auto first = make(yaml);
+  Diagnostics diags;
+  auto root = config::parseYaml(yaml, "test.yaml", config::processEnv(), diags);
+  Pipeline second(config::parsePipeline(*root, diags), registry_, telemetry_, clock_);
+  std::vector<std::string> errors;
+  EXPECT_FALSE(second.build(errors));
+  ASSERT_EQ(errors.size(), 1u);
+  EXPECT_NE(errors[0].find(state.path + "/buffers/outputs.record is in use"), std::string::npos)
+      << errors[0];
+}
+
+TEST_F(RuntimeTest, DiskFullMakesTheOutputDegradedAndLosesNothingWritten) {
+  StateDir state;
+  hub.setGate(false);  // the output is slow: what arrives stays on disk
+  auto p = make(diskAgent(state) + R"(
+inputs:
+  - seq: {count: 20, track: true, interval: 2ms}
+outputs:
+  - record: {name: full, batch_size: 10, gated: true, buffer: {type: disk}}
+)");
+  // RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG, as a full disk fails with ENOSPC.
+  rlimit saved{};
+  ::getrlimit(RLIMIT_FSIZE, &saved);
+  const auto old_handler = ::signal(SIGXFSZ, SIG_IGN);
+  rlimit limited = saved;
+  limited.rlim_cur = 64 * 1024;
+  ::setrlimit(RLIMIT_FSIZE, &limited);
+  p->start();
+  waitFor([] { return delivered_failed.load() >= 100; });
+  const std::string health = telemetry_.healthJson();
+  ::setrlimit(RLIMIT_FSIZE, &saved);
+  ::signal(SIGXFSZ, old_handler);
+  EXPECT_NE(health.find("File too large"), std::string::npos) << health;
+  EXPECT_NE(health.find("degraded"), std::string::npos) << health;
+  hub.setGate(true);
+  p->stop(std::chrono::steady_clock::now() + 10s);
+  const auto stats = p->stats();
+  // Every metric is either on disk (acknowledged, then stored) or refused and reported as such.
+  EXPECT_EQ(static_cast<std::uint64_t>(delivered_ok.load() + delivered_failed.load()),
+            stats.gathered);
+  EXPECT_EQ(hub.storedCount("full"), static_cast<std::size_t>(delivered_ok.load()));
+  EXPECT_EQ(stats.dropped, static_cast<std::uint64_t>(delivered_failed.load()));
+  EXPECT_NE(
+      telemetry_.scrape().find("reason=\"disk_full\"} " + std::to_string(delivered_failed.load())),
+      std::string::npos);
+  std::set<std::int64_t> seqs;
+  for (const auto& m : hub.stored["full"]) {
+    EXPECT_TRUE(seqs.insert(std::get<std::int64_t>(*m.field("seq"))).second) << "no duplicates";
+  }
+  EXPECT_GT(seqs.size(), 1000u);  // 64 KiB of ~40-byte records, and more once writing works
 }
 
 TEST(RetryPolicyTest, GrowsCapsAndJitters) {

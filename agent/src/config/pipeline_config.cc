@@ -57,13 +57,34 @@ void InputCoreOptions::describe(Schema<InputCoreOptions>& s) {
 }
 
 void BufferOptions::describe(Schema<BufferOptions>& s) {
-  s.option("max", &BufferOptions::max, "Metrics held for the output while it cannot keep up.")
+  s.option("type", &BufferOptions::type,
+           "memory: metrics wait in memory (lost on a crash or kill). disk: they wait in segment "
+           "files, survive a crash or kill and are written after the next start; an input's "
+           "delivery is acknowledged once the metric is on disk.")
+      .oneOf({"memory", "disk"});
+  s.option("max", &BufferOptions::max,
+           "Metrics held for the output while it cannot keep up (type: memory).")
       .min(1);
   s.option("when_full", &BufferOptions::when_full,
            "When the buffer is full: block (inputs wait, nothing is lost; a live stream's socket "
            "read stalls) or drop_oldest (the oldest metrics are dropped, counted and reported to "
-           "their input as not delivered).")
+           "their input as not delivered). On a full disk, a disk buffer with drop_oldest drops "
+           "the new metrics (reason disk_full) and keeps what is written.")
       .oneOf({"block", "drop_oldest"});
+  s.option("path", &BufferOptions::path,
+           "Directory of a disk buffer; default <agent.state_dir>/buffers/<output id>. One agent "
+           "and one output per directory (locked).");
+  s.option("max_bytes", &BufferOptions::max_bytes,
+           "Most bytes a disk buffer keeps on disk before when_full applies.");
+  s.option("sync", &BufferOptions::sync,
+           "When disk buffer writes are flushed to the device. always: after every metric; "
+           "batch: after every group handed to the output; interval: written at once (a killed "
+           "process loses nothing), flushed every sync_interval (a power cut loses at most that "
+           "long).")
+      .oneOf({"always", "batch", "interval"});
+  s.option("sync_interval", &BufferOptions::sync_interval,
+           "How often sync: interval flushes a disk buffer to the device.")
+      .min(0.001);
 }
 
 void RetryOptions::describe(Schema<RetryOptions>& s) {

@@ -48,9 +48,15 @@ struct InputCoreOptions : CommonOptions {
 };
 
 struct BufferOptions {
+  std::string type = "memory";
   std::size_t max = 100'000;
   // block by default: a backfill of any size is slowed down, never dropped (Vector's default).
   std::string when_full = "block";
+  // type: disk
+  std::string path;
+  ByteSize max_bytes{1ull << 30};
+  std::string sync = "interval";
+  milliseconds sync_interval{1'000};
   static void describe(Schema<BufferOptions>& s);
 };
 

@@ -56,7 +56,7 @@ class OutputWorker::WatchedCall {
 OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
                            std::chrono::milliseconds flush_interval, plugins::PluginHandle plugin,
                            std::unique_ptr<observability::InstanceContext> context,
-                           std::unique_ptr<Output> output)
+                           std::unique_ptr<Output> output, std::string disk_buffer_dir)
     : id_(config.id),
       plugin_(std::move(plugin)),
       context_(std::move(context)),
@@ -87,6 +87,38 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
           "output_write_duration_seconds", "Time one write() took", {{"plugin", id_}},
           {0.0005, 0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5, 30})) {
   batch_.reserve(batch_size_);
+  const auto& buffer = config.output.buffer;
+  if (buffer.type == "disk") {
+    DiskBufferOptions options;
+    options.directory = buffer.path.empty() ? std::move(disk_buffer_dir) : buffer.path;
+    options.max_bytes = buffer.max_bytes.bytes;
+    options.block_when_full = block_when_full_;
+    options.sync = buffer.sync == "always"  ? DiskSync::kAlways
+                   : buffer.sync == "batch" ? DiskSync::kBatch
+                                            : DiskSync::kInterval;
+    options.sync_interval = buffer.sync_interval;
+    // Called with the disk buffer's lock held: nothing here takes mu_.
+    DiskBuffer::Listener listener;
+    listener.dropped = [this](std::uint64_t count, const char* reason) {
+      dropped_.fetch_add(count, std::memory_order_relaxed);
+      context_->telemetry()
+          .counter("output_metrics_dropped_total", "Metrics an output dropped, by reason",
+                   {{"plugin", id_}, {"reason", reason}})
+          .Increment(static_cast<double>(count));
+    };
+    // Called with the disk buffer's lock held: only the leaf disk_state_mu_ is taken here;
+    // refreshHealth (the watchdog, every second, and after each call) shows it on /health.
+    listener.disk_state = [this](bool failing, const std::string& detail) {
+      std::lock_guard lock(disk_state_mu_);
+      disk_failure_ = failing ? detail : std::string();
+    };
+    auto& damaged = context_->telemetry().counter(
+        "output_buffer_damaged_total",
+        "Damaged regions (torn or corrupt records) a disk buffer skipped", {{"plugin", id_}});
+    listener.damaged = [&damaged] { damaged.Increment(); };
+    disk_ =
+        std::make_unique<DiskBuffer>(std::move(options), context_->logger(), std::move(listener));
+  }
 }
 
 OutputWorker::~OutputWorker() {
@@ -97,10 +129,17 @@ OutputWorker::~OutputWorker() {
   // Never started (a reload whose pipeline failed to build): what it holds is not delivered.
   for (auto& m : batch_) drop(m, "discarded", "the output was discarded before it ran");
   for (auto& m : buffer_) drop(m, "discarded", "the output was discarded before it ran");
+  disk_.reset();
   output_.reset();  // before plugin_ unloads the library
 }
 
 void OutputWorker::seed(std::deque<Metric>&& metrics) {
+  if (disk_) {  // a memory buffer carried into a disk buffer
+    std::vector<Metric> moved(std::make_move_iterator(metrics.begin()),
+                              std::make_move_iterator(metrics.end()));
+    pushToDisk(moved);
+    return;
+  }
   std::lock_guard lock(mu_);
   for (auto it = metrics.rbegin(); it != metrics.rend(); ++it) buffer_.push_front(std::move(*it));
 }
@@ -113,7 +152,44 @@ void OutputWorker::start() {
 
 std::size_t OutputWorker::buffered() const {
   std::lock_guard lock(mu_);
-  return buffer_.size() + inflight_.load();
+  return waiting() + inflight_.load();
+}
+
+std::size_t OutputWorker::waiting() const {
+  return disk_ ? static_cast<std::size_t>(disk_->unread()) : buffer_.size();
+}
+
+void OutputWorker::takeBatch() {
+  if (disk_) {
+    disk_->read(batch_, batch_size_, batch_end_);
+  } else {
+    const std::size_t n = std::min(batch_size_, buffer_.size());
+    for (std::size_t i = 0; i < n; ++i) {
+      batch_.push_back(std::move(buffer_.front()));
+      buffer_.pop_front();
+    }
+  }
+  inflight_.store(batch_.size());
+}
+
+void OutputWorker::pushToDisk(std::vector<Metric>& metrics) {
+  const std::size_t stored = disk_->append(metrics);
+  // On disk counts as delivered (the disk buffer's promise): the input may move on.
+  for (std::size_t i = 0; i < stored; ++i) metrics[i].setDelivery(nullptr);
+  const bool disk_full = disk_->diskFailing();
+  for (std::size_t i = stored; i < metrics.size(); ++i) {
+    drop(metrics[i], disk_full ? "disk_full" : "shutdown",
+         disk_full ? "the disk buffer cannot write (disk full?) and buffer.when_full is "
+                     "drop_oldest"
+                   : "stopping while the disk buffer was full");
+  }
+  metrics.clear();
+  const std::size_t unread = static_cast<std::size_t>(disk_->unread());
+  buffer_gauge_.Set(static_cast<double>(unread + inflight_.load()));
+  if (unread >= batch_size_) {
+    { std::lock_guard lock(mu_); }  // the worker is waiting or will see the count
+    wake_.notify_one();
+  }
 }
 
 void OutputWorker::drop(Metric& metric, const char* reason, std::string_view detail) {
@@ -133,6 +209,10 @@ void OutputWorker::drop(Metric& metric, const char* reason, std::string_view det
 bool OutputWorker::full() const { return buffer_.size() + inflight_.load() >= max_buffer_; }
 
 void OutputWorker::push(std::vector<Metric>& metrics) {
+  if (disk_) {
+    pushToDisk(metrics);
+    return;
+  }
   std::unique_lock lock(mu_);
   for (auto& m : metrics) {
     if (full()) makeRoom(lock);
@@ -258,13 +338,14 @@ void OutputWorker::writeBatch(int& attempt, bool& connected) {
   }
   // Stored and rejected metrics leave here: their delivery handles are released.
   batch_.resize(kept);
+  if (disk_ && batch_.empty()) disk_->acknowledge(batch_end_);
   written_.fetch_add(stored, std::memory_order_relaxed);
   written_counter_.Increment(static_cast<double>(stored));
   if (stored) context_->telemetry().markData(id_, context_->clock().nowNanos());
   inflight_.store(batch_.size());
   {
     std::lock_guard lock(mu_);
-    buffer_gauge_.Set(static_cast<double>(buffer_.size() + inflight_.load()));
+    buffer_gauge_.Set(static_cast<double>(waiting() + inflight_.load()));
   }
   space_.notify_all();
   if (batch_.empty()) {
@@ -320,7 +401,11 @@ void OutputWorker::refreshHealth() {
     add(fmt::format("buffer full: inputs have waited {}s for room (when_full: block)",
                     (now - blocked) / 1'000'000'000));
   }
-  if (!block_when_full_) {
+  {
+    std::lock_guard lock(disk_state_mu_);
+    if (!disk_failure_.empty()) add(disk_failure_);  // a failing disk buffer, though writes work
+  }
+  if (!block_when_full_ && !disk_) {
     const std::size_t held = buffered();
     if (static_cast<double>(held) >= kNearlyFull * static_cast<double>(max_buffer_)) {
       add(fmt::format("buffer nearly full ({} of {}), the oldest metrics will be dropped", held,
@@ -417,7 +502,7 @@ void OutputWorker::run() {
       std::lock_guard lock(mu_);
       if (mode_ == Mode::kStopping) break;
       if (mode_ == Mode::kDraining &&
-          (Clock::now() >= deadline_ || (buffer_.empty() && batch_.empty())))
+          (Clock::now() >= deadline_ || (waiting() == 0 && batch_.empty())))
         break;
     }
     if (!connected) {
@@ -431,19 +516,18 @@ void OutputWorker::run() {
       std::unique_lock lock(mu_);
       const auto flush_at = last_flush_ + flush_interval_;
       wake_.wait_until(lock, flush_at,
-                       [&] { return mode_ != Mode::kRunning || buffer_.size() >= batch_size_; });
+                       [&] { return mode_ != Mode::kRunning || waiting() >= batch_size_; });
       if (mode_ == Mode::kStopping) break;
       const bool due =
-          mode_ == Mode::kDraining || buffer_.size() >= batch_size_ || Clock::now() >= flush_at;
+          mode_ == Mode::kDraining || waiting() >= batch_size_ || Clock::now() >= flush_at;
       if (!due) continue;
       last_flush_ = Clock::now();
-      if (buffer_.empty()) continue;
-      const std::size_t n = std::min(batch_size_, buffer_.size());
-      for (std::size_t i = 0; i < n; ++i) {
-        batch_.push_back(std::move(buffer_.front()));
-        buffer_.pop_front();
+      if (waiting() == 0) continue;
+      takeBatch();
+      if (batch_.empty()) {  // only damaged records were left: skip them for good
+        if (disk_) disk_->acknowledge(batch_end_);
+        continue;
       }
-      inflight_.store(batch_.size());
     }
     writeBatch(attempt, connected);
     if (pastDeadline()) break;
@@ -484,6 +568,20 @@ std::size_t OutputWorker::drainAndStop(Clock::time_point deadline) {
   if (thread_.joinable()) thread_.join();
   stopWatchdog();
   std::lock_guard lock(mu_);
+  if (disk_) {
+    // Nothing is dropped: what is on disk is written after the next start.
+    const std::size_t left = batch_.size() + waiting();
+    if (left) {
+      context_->logger().warn(
+          "{} metrics were not written before the shutdown deadline; they stay in the disk "
+          "buffer {} and are written after the next start",
+          left, disk_->directory());
+    }
+    batch_.clear();
+    inflight_.store(0);
+    disk_.reset();  // syncs and releases the directory's lock
+    return 0;
+  }
   const std::size_t left = batch_.size() + buffer_.size();
   for (auto& m : batch_) drop(m, "shutdown", "not written before the shutdown deadline");
   for (auto& m : buffer_) drop(m, "shutdown", "not written before the shutdown deadline");
@@ -502,6 +600,7 @@ void OutputWorker::requestStop() {
     std::lock_guard lock(mu_);
     mode_ = Mode::kStopping;
   }
+  if (disk_) disk_->interrupt();
   wake_.notify_all();
   space_.notify_all();
 }
@@ -512,6 +611,13 @@ std::deque<Metric> OutputWorker::stopAndTakeBuffer() {
   stopWatchdog();
   std::lock_guard lock(mu_);
   std::deque<Metric> out;
+  if (disk_) {
+    // What was read and not acknowledged is still on disk: the next owner reads it again.
+    batch_.clear();
+    inflight_.store(0);
+    disk_.reset();  // syncs and releases the directory's lock
+    return out;
+  }
   for (auto& m : batch_) out.push_back(std::move(m));
   for (auto& m : buffer_) out.push_back(std::move(m));
   batch_.clear();

@@ -3,7 +3,10 @@
 // interval, retry with exponential backoff and jitter, `when_full: block | drop_oldest`, every drop
 // counted and reported to the metric's input as not delivered. A metric leaves the buffer only
 // when write() says it was stored (or rejected for good). A watchdog thread bounds every call into
-// the output (`write_timeout`, and the shutdown deadline) through Output::cancel().
+// the output (`write_timeout`, and the shutdown deadline) through Output::cancel(). The buffer is
+// in memory (a deque) or, with `buffer.type: disk`, a DiskBuffer: then the metric's delivery is
+// acknowledged to its input once it is on disk, and what is on disk at shutdown stays there to be
+// written after the next start.
 
 #include <atomic>
 #include <chrono>
@@ -20,6 +23,7 @@
 #include "cvagent/output.h"
 #include "observability/telemetry.h"
 #include "plugins/plugin_registry.h"
+#include "runtime/disk_buffer.h"
 #include "runtime/metric_filter.h"
 
 namespace cvagent::runtime {
@@ -32,7 +36,7 @@ class OutputWorker {
   OutputWorker(const config::PluginInstanceConfig& config, std::chrono::milliseconds flush_interval,
                plugins::PluginHandle plugin,
                std::unique_ptr<observability::InstanceContext> context,
-               std::unique_ptr<Output> output);
+               std::unique_ptr<Output> output, std::string disk_buffer_dir = {});
   ~OutputWorker();
   OutputWorker(const OutputWorker&) = delete;
   OutputWorker& operator=(const OutputWorker&) = delete;
@@ -53,13 +57,14 @@ class OutputWorker {
   void beginShutdown(std::chrono::steady_clock::time_point deadline);
 
   // Writes everything buffered until `deadline`, then closes the output. Returns how many
-  // metrics could not be written in time (dropped and counted).
+  // metrics could not be written in time (dropped and counted; a disk buffer keeps them).
   std::size_t drainAndStop(std::chrono::steady_clock::time_point deadline);
 
   // For a reload: the worker stops after the call in progress and pushes no longer wait (the
   // buffer is handed over whole). Call before the processor chain is drained.
   void requestStop();
-  // Stops after the write in progress and hands back what is buffered (for a reload).
+  // Stops after the write in progress and hands back what is buffered (for a reload). A disk
+  // buffer hands back nothing: it is closed, and the output with the same id opens it again.
   std::deque<Metric> stopAndTakeBuffer();
 
   std::size_t buffered() const;
@@ -81,6 +86,9 @@ class OutputWorker {
   // Waits `delay` or until stopped or past the drain deadline; false when it should give up.
   bool backoff(int& attempt);
   void drop(Metric& metric, const char* reason, std::string_view detail);
+  void pushToDisk(std::vector<Metric>& metrics);
+  std::size_t waiting() const;  // metrics not yet taken into a batch (mu_ held)
+  void takeBatch();             // moves up to batch_size_ metrics into batch_ (mu_ held)
   bool pastDeadline() const;
   // Buffer handling (mu_ held). full(): no room for one more metric. makeRoom(): applies
   // when_full (waits, or drops the oldest).
@@ -149,6 +157,12 @@ class OutputWorker {
   std::atomic<bool> connected_once_{false};
   std::atomic<std::int64_t> last_drop_ns_{0};      // steady clock, 0: never
   std::atomic<std::int64_t> blocked_since_ns_{0};  // a push waiting for room since, 0: none
+
+  std::unique_ptr<DiskBuffer> disk_;
+  DiskPosition batch_end_;  // disk: acknowledged once batch_ is stored
+  // The disk buffer's own failure (disk full), set by its listener; a leaf lock.
+  std::mutex disk_state_mu_;
+  std::string disk_failure_;
 
   std::atomic<std::uint64_t> written_{0};
   std::atomic<std::uint64_t> dropped_{0};

@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <cstdlib>
+#include <filesystem>
 #include <future>
 
 #include "cvagent/codec.h"
@@ -223,9 +224,16 @@ bool Pipeline::build(std::vector<std::string>& errors, CarriedBuffers carried) {
       auto output = createInstance(c, plugin->descriptor(), plugin->descriptor().create_output,
                                    *context, errors);
       if (!output) continue;
-      auto worker = std::make_unique<OutputWorker>(
-          c, c.output.flush_interval.value_or(config_.agent.flush_interval), plugin,
-          std::move(context), std::move(output));
+      std::unique_ptr<OutputWorker> worker;
+      try {
+        worker = std::make_unique<OutputWorker>(
+            c, c.output.flush_interval.value_or(config_.agent.flush_interval), plugin,
+            std::move(context), std::move(output),
+            (std::filesystem::path(state_root_) / "buffers" / c.id).string());
+      } catch (const std::exception& e) {  // the disk buffer cannot be opened or is locked
+        errors.push_back(fmt::format("{}: {}: cannot start: {}", c.mark.str(), c.id, e.what()));
+        continue;
+      }
       outputs_.push_back(std::move(worker));
     }
   }
