@@ -331,14 +331,10 @@ void DiskBuffer::reportDamage(const std::string& file, std::uint64_t offset, std
                               const std::string& why) {
   ++damaged_;
   if (listener_.damaged) listener_.damaged();
-  std::uint64_t suppressed = 0;
-  if (damage_log_.allow(suppressed)) {
-    logger_.error(
-        "disk buffer: damaged data in {} at byte {}: {}; skipped {} bytes to the next "
-        "valid record{}",
-        file, offset, why, bytes,
-        suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-  }
+  damage_log_.error(logger_,
+                    "disk buffer: damaged data in {} at byte {}: {}; skipped {} bytes to the next "
+                    "valid record",
+                    file, offset, why, bytes);
 }
 
 void DiskBuffer::recover() {

@@ -126,7 +126,9 @@ OutputWorker::~OutputWorker() {
     for (auto& m : stopAndTakeBuffer()) drop(m, "discarded", "the output stopped without a drain");
   }
   stopWatchdog();
-  // Never started (a reload whose pipeline failed to build): what it holds is not delivered.
+  // Never started (a reload whose pipeline failed to build): what it holds is not delivered. A
+  // disk buffer's batch is still on disk (its delivery was acknowledged there): nothing to drop.
+  if (disk_) batch_.clear();
   for (auto& m : batch_) drop(m, "discarded", "the output was discarded before it ran");
   for (auto& m : buffer_) drop(m, "discarded", "the output was discarded before it ran");
   disk_.reset();
