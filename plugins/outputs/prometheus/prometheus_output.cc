@@ -23,7 +23,7 @@ void PrometheusOutputOptions::describe(Schema<PrometheusOutputOptions>& s) {
            "Field names exported as series `<prefix><metric>_<field>`. Empty: every numeric or "
            "boolean field (booleans as 0/1; strings are never exported).");
   s.option("drop_fields", &PrometheusOutputOptions::drop_fields,
-           "Fields never exported: identifiers, not values.");
+           "Fields never exported: identifiers and receive times, not values.");
   s.option("prefix", &PrometheusOutputOptions::prefix, "Prepended to every series name.")
       .example("cv_");
   s.option("label_renames", &PrometheusOutputOptions::label_renames,

@@ -28,7 +28,7 @@ struct PrometheusOutputOptions {
   std::string remote_write;
   std::vector<std::string> metrics;
   std::vector<std::string> fields;
-  std::vector<std::string> drop_fields{"trade_id", "id"};
+  std::vector<std::string> drop_fields{"trade_id", "id", "receive_time"};
   std::string prefix;
   std::map<std::string, std::string> label_renames;
   std::chrono::milliseconds expire_after{std::chrono::minutes(5)};
