@@ -31,13 +31,7 @@ WriteRequestBuilder::~WriteRequestBuilder() = default;
 
 void WriteRequestBuilder::add(const std::string& name, const std::vector<LabelPair>& labels,
                               double value, std::int64_t timestamp_ms) {
-  key_ = name;
-  for (const LabelPair& label : labels) {
-    key_ += '\xff';
-    key_ += label.name;
-    key_ += '\xff';
-    key_ += label.value;
-  }
+  makeSeriesKey(key_, name, labels);
   // Most batches hold few series with many samples, or many series once: a sorted vector of
   // keys beats a hash map here and keeps no allocation per lookup.
   auto it =

@@ -32,6 +32,19 @@ struct MappingOptions {
 // `_`, and prefixes `_` when the name would start with a digit.
 std::string sanitizeName(std::string_view name, bool allow_colon);
 
+// `key` = a string identifying the series (name and labels): '\xff' cannot occur in valid UTF-8,
+// so the key is unambiguous.
+inline void makeSeriesKey(std::string& key, const std::string& name,
+                          const std::vector<LabelPair>& labels) {
+  key = name;
+  for (const LabelPair& label : labels) {
+    key += '\xff';
+    key += label.name;
+    key += '\xff';
+    key += label.value;
+  }
+}
+
 class SeriesMapping {
  public:
   explicit SeriesMapping(const MappingOptions& options);
@@ -48,6 +61,7 @@ class SeriesMapping {
     if (!exportsMetric(metric.name())) return;
     labels_.clear();
     for (const Tag& tag : metric.tags()) {
+      if (tag.value.empty()) continue;  // to Prometheus an empty label is an absent one
       auto rename = renames_.find(tag.key);
       labels_.push_back(
           {rename != renames_.end() ? rename->second : sanitizeName(tag.key, false), tag.value});

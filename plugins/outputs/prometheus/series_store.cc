@@ -8,14 +8,7 @@ SeriesStore::Update SeriesStore::update(const std::string& name,
                                         const std::vector<LabelPair>& labels, double value,
                                         std::int64_t event_ns, SteadyClock::time_point now) {
   std::lock_guard lock(mu_);
-  // '\xff' cannot occur in a valid UTF-8 label value, so the key is unambiguous.
-  key_ = name;
-  for (const LabelPair& label : labels) {
-    key_ += '\xff';
-    key_ += label.name;
-    key_ += '\xff';
-    key_ += label.value;
-  }
+  makeSeriesKey(key_, name, labels);
   auto it = series_.find(key_);
   if (it == series_.end()) {
     if (series_.size() >= max_series_) return Update::kOverCap;

@@ -81,10 +81,13 @@ tickers 1000 1500 >>"$WORK/in.jsonl"
 wait_for 20 grep -q 'retrying with backoff' "$WORK/agent.log" || fail "no retry while prometheus was down"
 start_prometheus
 wait_for 60 has_samples 1500 || fail "after the restart: $(stored_samples) of 1500 samples"
-curl -fsS "http://127.0.0.1:$listen_port/metrics" | grep -qx 'ticker_last{exchange="kraken",pair="C9/USD"} 2499.5' ||
-  fail "listen endpoint did not follow"
-curl -fsS "http://127.0.0.1:$agent_port/metrics" | grep -q 'cvagent_prometheus_series{plugin="live"} 10' ||
-  fail "agent metric cvagent_prometheus_series missing"
+# (to files first: grep -q closing the pipe early would fail curl under pipefail)
+curl -fsS "http://127.0.0.1:$listen_port/metrics" >"$WORK/scrape2.txt" || fail "no listen endpoint"
+grep -qx 'ticker_last{exchange="kraken",pair="C9/USD"} 2499.5' "$WORK/scrape2.txt" ||
+  fail "listen endpoint did not follow: $(grep C9 "$WORK/scrape2.txt")"
+curl -fsS "http://127.0.0.1:$agent_port/metrics" >"$WORK/agent-metrics.txt" || fail "no agent /metrics"
+grep -q '^cvagent_prometheus_series{plugin="live"} 10$' "$WORK/agent-metrics.txt" ||
+  fail "agent metric: $(grep prometheus_series "$WORK/agent-metrics.txt")"
 
 kill -TERM "$agent"
 wait "$agent" || fail "agent exit"

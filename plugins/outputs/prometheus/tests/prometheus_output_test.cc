@@ -11,7 +11,9 @@
 #include <cmath>
 #include <functional>
 #include <map>
+#include <memory>
 #include <thread>
+#include <tuple>
 
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
@@ -93,6 +95,26 @@ std::vector<std::pair<std::map<std::string, std::string>, double>> instant(
   }
   return out;
 }
+
+// A Prometheus on a free port and an output remote-writing to it.
+struct RemoteWriteSetup {
+  explicit RemoteWriteSetup(bool receiver,
+                            const std::function<void(PrometheusOutputOptions&)>& tune = {})
+      : server(receiver) {
+    server.start();
+    PrometheusOutputOptions options;
+    options.remote_write = server.writeUrl();
+    if (tune) tune(options);
+    output = std::make_unique<PrometheusOutput>(options, ctx);
+    output->connect();
+  }
+  std::tuple<PrometheusServer&, TestContext&, PrometheusOutput&> parts() {
+    return {server, ctx, *output};
+  }
+  PrometheusServer server;
+  TestContext ctx;
+  std::unique_ptr<PrometheusOutput> output;
+};
 
 TEST(SeriesMapping, NamesLabelsFieldsAndRenames) {
   MappingOptions options;
@@ -182,13 +204,8 @@ TEST(PrometheusListen, ServesEscapedGaugesOverHttp) {
 
 TEST(PrometheusRemoteWrite, OtherClientErrorsAreRejectedWithTheBody) {
   REQUIRE_PROMETHEUS();
-  PrometheusServer server(/*receiver=*/false);  // answers 404 to remote write
-  server.start();
-  TestContext ctx;
-  PrometheusOutputOptions options;
-  options.remote_write = server.writeUrl();
-  PrometheusOutput output(options, ctx);
-  output.connect();
+  RemoteWriteSetup setup(/*receiver=*/false);  // answers 404 to remote write
+  auto [server, ctx, output] = setup.parts();
   const std::vector<Metric> batch{ticker("BTC/USD", 1, nowMs())};
   const WriteResult result = output.write(batch);
   EXPECT_EQ(result.status(), WriteStatus::kReject);
@@ -198,13 +215,8 @@ TEST(PrometheusRemoteWrite, OtherClientErrorsAreRejectedWithTheBody) {
 
 TEST(PrometheusRemoteWrite, SamplesReadBackWithTheirEventTimes) {
   REQUIRE_PROMETHEUS();
-  PrometheusServer server(/*receiver=*/true);
-  server.start();
-  TestContext ctx;
-  PrometheusOutputOptions options;
-  options.remote_write = server.writeUrl();
-  PrometheusOutput output(options, ctx);
-  output.connect();
+  RemoteWriteSetup setup(/*receiver=*/true);
+  auto [server, ctx, output] = setup.parts();
 
   const std::int64_t base = nowMs() - 10 * 60 * 1000;
   std::map<std::int64_t, double> sent_btc, sent_eth;
@@ -230,14 +242,9 @@ TEST(PrometheusRemoteWrite, SamplesReadBackWithTheirEventTimes) {
 
 TEST(PrometheusRemoteWrite, RestartMidStreamRetriesAndLosesNothing) {
   REQUIRE_PROMETHEUS();
-  PrometheusServer server(/*receiver=*/true);
-  server.start();
-  TestContext ctx;
-  PrometheusOutputOptions options;
-  options.remote_write = server.writeUrl();
-  options.timeout = std::chrono::seconds(2);
-  PrometheusOutput output(options, ctx);
-  output.connect();
+  RemoteWriteSetup setup(/*receiver=*/true,
+                         [](PrometheusOutputOptions& o) { o.timeout = std::chrono::seconds(2); });
+  auto [server, ctx, output] = setup.parts();
 
   const std::int64_t base = nowMs() - 10 * 60 * 1000;
   std::map<std::int64_t, double> sent;
@@ -266,14 +273,9 @@ TEST(PrometheusRemoteWrite, RestartMidStreamRetriesAndLosesNothing) {
 
 TEST(PrometheusRemoteWrite, OutOfOrderCountsAsStoredAndTheRestIsWritten) {
   REQUIRE_PROMETHEUS();
-  PrometheusServer server(/*receiver=*/true);
-  server.start();
-  TestContext ctx;
-  PrometheusOutputOptions options;
-  options.remote_write = server.writeUrl();
-  options.fields = {"last"};
-  PrometheusOutput output(options, ctx);
-  output.connect();
+  RemoteWriteSetup setup(/*receiver=*/true,
+                         [](PrometheusOutputOptions& o) { o.fields = {"last"}; });
+  auto [server, ctx, output] = setup.parts();
   const std::int64_t t = nowMs() - 60 * 1000;
   ASSERT_EQ(output.write(std::vector<Metric>{ticker("BTC/USD", 2, t)}).status(), WriteStatus::kOk);
   // A retry of an older sample beside a new series: Prometheus refuses the whole request with
