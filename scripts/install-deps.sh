@@ -9,7 +9,7 @@ build_pkgs=(
   libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev zlib1g-dev
   libyaml-cpp-dev librdkafka-dev liblz4-dev libzstd-dev libpqxx-dev libpq-dev
   libcurl4-openssl-dev libsimdjson-dev prometheus-cpp-dev libhiredis-dev libpugixml-dev
-  libxml2-dev
+  libxml2-dev protobuf-compiler libprotobuf-dev libsnappy-dev
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
