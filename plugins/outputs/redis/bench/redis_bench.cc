@@ -1,0 +1,104 @@
+// outputs.redis throughput into a local redis-server (no persistence), next to redis-benchmark's
+// pipelined HSET and XADD against the same server in the same run: the limit on this machine.
+//   build/dev/bin/bench_redis   (or the build's bench_redis path)
+#include <benchmark/benchmark.h>
+
+#include <cstdio>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "cvagent/testing/test_context.h"
+#include "redis_output.h"
+#include "redis_server.h"
+
+namespace cvagent::outputs::redis {
+namespace {
+
+testing::RedisServer* server = nullptr;
+
+std::vector<Metric> makeBatch(std::size_t size, std::int64_t& next_time) {
+  static const char* pairs[] = {"BTC/USD", "ETH/USD", "SOL/USD", "XRP/USD",
+                                "ADA/USD", "DOT/USD", "LTC/USD", "DOGE/USD"};
+  std::vector<Metric> batch;
+  batch.reserve(size);
+  for (std::size_t i = 0; i < size; ++i) {
+    Metric m("trade", next_time);
+    next_time += 1000;
+    m.setTag("exchange", "kraken");
+    m.setTag("pair", pairs[i % 8]);
+    m.setField("price", 95863.2 + static_cast<double>(i));
+    m.setField("volume", 0.0125);
+    m.setField("side", std::string("buy"));
+    batch.push_back(std::move(m));
+  }
+  return batch;
+}
+
+void runModes(benchmark::State& state, std::vector<std::string> modes) {
+  cvagent::testing::TestContext context;
+  RedisOptions options;
+  options.endpoint = Secret(server->url());
+  options.modes = std::move(modes);
+  RedisOutput out(options, context);
+  std::int64_t next_time = 1'795'962'600'000'000'000;
+  const auto size = static_cast<std::size_t>(state.range(0));
+  // Fresh event times every batch so every entry is really added (a replay would be refused).
+  std::vector<std::vector<Metric>> batches;
+  for (int i = 0; i < 64; ++i) batches.push_back(makeBatch(size, next_time));
+  std::size_t b = 0;
+  for (auto _ : state) {
+    state.PauseTiming();
+    if (b == batches.size()) {
+      b = 0;
+      for (auto& batch : batches) batch = makeBatch(size, next_time);
+    }
+    state.ResumeTiming();
+    const WriteResult r = out.write(batches[b++]);
+    if (r.status() != WriteStatus::kOk || !r.exceptions().empty()) {
+      state.SkipWithError(r.reason().c_str());
+      break;
+    }
+  }
+  state.SetItemsProcessed(static_cast<std::int64_t>(state.iterations() * size));
+}
+
+void BM_RedisStream(benchmark::State& state) { runModes(state, {"stream"}); }
+void BM_RedisLatest(benchmark::State& state) { runModes(state, {"latest"}); }
+void BM_RedisStreamAndLatest(benchmark::State& state) { runModes(state, {"stream", "latest"}); }
+void BM_RedisTimeseries(benchmark::State& state) { runModes(state, {"timeseries"}); }
+BENCHMARK(BM_RedisStream)->Arg(1000)->Arg(5000)->UseRealTime();
+BENCHMARK(BM_RedisLatest)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_RedisStreamAndLatest)->Arg(1000)->UseRealTime();
+BENCHMARK(BM_RedisTimeseries)->Arg(1000)->UseRealTime();
+
+// redis-benchmark's pipelined HSET and XADD (100 commands per round trip, one client, as
+// outputs.redis uses one connection) on the same server.
+void runRedisBenchmark() {
+  const std::string command = "redis-benchmark -h 127.0.0.1 -p " + std::to_string(server->port()) +
+                              " -c 1 -P 100 -n 2000000 -q -t hset,xadd 2>&1";
+  std::printf("$ %s\n", command.c_str());
+  std::unique_ptr<FILE, decltype(&pclose)> pipe(popen(command.c_str(), "r"), pclose);
+  if (!pipe) return;
+  char line[512];
+  while (std::fgets(line, sizeof(line), pipe.get())) {
+    std::string text(line);
+    // -q prints progress with carriage returns; keep the final figures.
+    if (const auto cr = text.rfind('\r'); cr != std::string::npos) text = text.substr(cr + 1);
+    std::fputs(text.c_str(), stdout);
+  }
+  std::fflush(stdout);
+}
+
+}  // namespace
+}  // namespace cvagent::outputs::redis
+
+int main(int argc, char** argv) {
+  benchmark::Initialize(&argc, argv);
+  cvagent::outputs::redis::testing::RedisServer server("", /*durable=*/false);
+  cvagent::outputs::redis::server = &server;
+  cvagent::outputs::redis::runRedisBenchmark();
+  benchmark::RunSpecifiedBenchmarks();
+  benchmark::Shutdown();
+  return 0;
+}
