@@ -163,7 +163,7 @@ void RedisOptions::describe(Schema<RedisOptions>& s) {
            "Where Redis listens: `redis://[user[:password]@]host[:port][/db]` (as Vector spells "
            "it; percent-encode reserved characters in the password) or `unix:/path/redis.sock` "
            "(`?db=N` for a database). `rediss://` (TLS) is refused: Debian 12's hiredis 0.14 "
-           "has no TLS; use a unix socket or a TLS tunnel.")
+           "has no TLS; use a unix socket or a TLS tunnel. Empty: `redis://127.0.0.1:6379/0`.")
       .example("${REDIS_URL:-redis://redis:6379/0}");
   s.option("username", &RedisOptions::username,
            "ACL user for AUTH (Redis 6+), over the endpoint's. Empty: the endpoint's, or the "
@@ -204,7 +204,7 @@ void RedisOptions::describe(Schema<RedisOptions>& s) {
       .min(0);
   s.check([](const RedisOptions& o, const SourceMark& where, Diagnostics& d) {
     try {
-      if (parseEndpoint(o.endpoint.reveal()).tls) {
+      if (parseEndpoint(o.endpoint.empty() ? kDefaultEndpoint : o.endpoint.reveal()).tls) {
         d.push_back({where,
                      "endpoint: rediss:// (TLS) is not supported: Debian 12's hiredis "
                      "0.14 has no TLS; use a unix socket or a TLS tunnel"});
@@ -235,7 +235,8 @@ void RedisOptions::describe(Schema<RedisOptions>& s) {
 namespace {
 
 Endpoint resolveEndpoint(const RedisOptions& options) {
-  Endpoint e = parseEndpoint(options.endpoint.reveal());
+  Endpoint e =
+      parseEndpoint(options.endpoint.empty() ? kDefaultEndpoint : options.endpoint.reveal());
   if (e.tls) throw std::invalid_argument("endpoint: rediss:// (TLS) is not supported");
   if (!options.username.empty()) e.username = options.username;
   if (!options.password.empty()) e.password = options.password.reveal();

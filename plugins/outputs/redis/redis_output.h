@@ -19,8 +19,10 @@ struct redisContext;
 
 namespace cvagent::outputs::redis {
 
+inline constexpr const char* kDefaultEndpoint = "redis://127.0.0.1:6379/0";
+
 struct RedisOptions {
-  Secret endpoint{"redis://127.0.0.1:6379/0"};
+  Secret endpoint;  // empty: kDefaultEndpoint
   std::string username;
   Secret password;
   std::string password_file;
