@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <charconv>
 #include <cmath>
 
@@ -12,6 +13,16 @@ namespace cvagent::codec {
 
 // ---------------------------------------------------------------- JSON out
 void appendJsonString(std::string_view text, std::string& out) {
+  // The common case, nothing to escape, is one append.
+  const auto needs_escape = [](char ch) {
+    return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
+  };
+  if (std::none_of(text.begin(), text.end(), needs_escape)) {
+    out += '"';
+    out.append(text);
+    out += '"';
+    return;
+  }
   out += '"';
   for (char ch : text) {
     const auto c = static_cast<unsigned char>(ch);
@@ -48,9 +59,12 @@ void appendDouble(double v, std::string& out, bool keep_point) {
     out += "null";
     return;
   }
-  const std::size_t start = out.size();
-  fmt::format_to(std::back_inserter(out), "{}", v);
-  if (keep_point && out.find_first_of(".eE", start) == std::string::npos) out += ".0";
+  // Shortest round-trip form, formatted on the stack (cheaper than through a back_inserter).
+  char buf[32];
+  const auto end = fmt::format_to(buf, "{}", v);
+  const std::string_view text(buf, static_cast<std::size_t>(end - buf));
+  out.append(text);
+  if (keep_point && text.find_first_of(".eE") == std::string_view::npos) out += ".0";
 }
 }  // namespace
 

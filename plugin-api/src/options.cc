@@ -1,5 +1,7 @@
 #include "cvagent/options.h"
 
+#include "cvagent/codec.h"
+
 #include <algorithm>
 #include <cctype>
 #include <charconv>
@@ -148,26 +150,10 @@ std::string yamlQuote(std::string_view text) {
     plain = false;
   }
   if (plain) return std::string(text);
-  std::string out = "\"";
-  for (char c : text) {
-    switch (c) {
-      case '"':
-        out += "\\\"";
-        break;
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      default:
-        out += c;
-    }
-  }
-  return out + "\"";
+  // YAML's double-quoted scalars read JSON string escapes.
+  std::string out;
+  codec::appendJsonString(text, out);
+  return out;
 }
 
 bool readSecretFile(const std::string& path, std::string& out, std::string& error) {

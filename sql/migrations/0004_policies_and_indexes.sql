@@ -1,4 +1,5 @@
--- cvagent schema, version 4 (both flavours): time indexes for "latest N" queries.
+-- cvagent schema, version 4 (both flavours): time indexes for "latest N" queries, and the alert's
+-- `resolved` flag (processors.alert emits a row when a firing alert clears).
 --
 -- The dashboards and the old stack's API ask for the newest rows ("ORDER BY timestamp DESC LIMIT
 -- N", with or without a pair); the primary keys lead with the pair, so without a time index those
@@ -26,3 +27,7 @@ CREATE INDEX IF NOT EXISTS sentiment_data_symbol_ci_idx
     ON sentiment_data (upper(crypto_symbol), timestamp DESC);
 CREATE INDEX IF NOT EXISTS prediction_data_symbol_ci_idx
     ON prediction_data (upper(crypto_symbol), timestamp DESC);
+
+-- processors.alert: true on the row that says a firing alert cleared; NULL for the old stack's
+-- alerts.
+ALTER TABLE alert_data ADD COLUMN IF NOT EXISTS resolved BOOLEAN;

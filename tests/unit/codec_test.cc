@@ -3,6 +3,7 @@
 
 #include "cvagent/codec.h"
 #include "cvagent/testing/metric_builder.h"
+#include "cvagent/text.h"
 #include "cvagent/time_util.h"
 
 namespace cvagent::codec {
@@ -85,6 +86,29 @@ TEST(TimeTest, Rfc3339) {
   EXPECT_FALSE(parseRfc3339("2026-11-24", ns));
   EXPECT_FALSE(parseRfc3339("2026-13-24T00:00:00Z", ns));
   EXPECT_FALSE(parseRfc3339("2026-11-24T00:00:00", ns));
+}
+
+// The escapers' one home each: JSON strings (fast path and escapes alike), tab-separated text.
+TEST(Escapers, JsonStringsEscapeOnlyWhatJsonNeeds) {
+  std::string out;
+  appendJsonString("BTC/USD", out);
+  EXPECT_EQ(out, R"("BTC/USD")");
+  out.clear();
+  appendJsonString("a\"b\\c\n\t\r\x01\xC3\xA9", out);
+  EXPECT_EQ(out, "\"a\\\"b\\\\c\\n\\t\\r\\u0001\xC3\xA9\"");
+}
+
+TEST(Escapers, TsvEscapesRoundTrip) {
+  const std::string value = "a\tb\\c\nd\re";
+  std::string escaped;
+  appendTsvEscaped(value, escaped);
+  EXPECT_EQ(escaped, "a\\tb\\\\c\\nd\\re");
+  EXPECT_EQ(escaped.find('\t'), std::string::npos);
+  std::string back;
+  ASSERT_TRUE(unescapeTsv(escaped, back));
+  EXPECT_EQ(back, value);
+  EXPECT_FALSE(unescapeTsv("dangling\\", back));
+  EXPECT_FALSE(unescapeTsv("unknown\\x", back));
 }
 
 }  // namespace

@@ -6,9 +6,10 @@
 #include <algorithm>
 #include <stdexcept>
 
+#include "contract/contract.h"
+#include "contract/kafka_json.h"
 #include "cvagent/metric.h"
-#include "kafka_config.h"
-#include "kafka_shapes.h"
+#include "kafka/kafka_config.h"
 
 namespace cvagent::inputs::kafka {
 
@@ -28,6 +29,14 @@ struct KafkaInput::Completions {
   bool open = true;
   std::atomic<std::int64_t> in_flight{0};
 };
+
+std::vector<std::string> legacyTopics() {
+  std::vector<std::string> topics;
+  for (const contract::Kind& kind : contract::kinds()) {
+    if (kind.topic_settings.legacy) topics.emplace_back(kind.topic);
+  }
+  return topics;
+}
 
 void KafkaInputOptions::describe(Schema<KafkaInputOptions>& s) {
   s.option("brokers", &KafkaInputOptions::brokers, "Bootstrap servers, host:port.");
@@ -77,6 +86,7 @@ KafkaInput::KafkaInput(const KafkaInputOptions& options, PluginContext& context)
     : options_(options),
       context_(context),
       parser_(std::make_unique<simdjson::dom::parser>()),
+      events_(context, this),
       consumed_(context.counter("messages_consumed_total", "Kafka messages read.")),
       malformed_(context.counter("messages_malformed_total",
                                  "Kafka messages that are no metric; skipped and committed.")),
@@ -85,8 +95,8 @@ KafkaInput::KafkaInput(const KafkaInputOptions& options, PluginContext& context)
           "Messages some output dropped or rejected instead of storing; committed anyway.")),
       in_flight_(context.gauge("messages_in_flight",
                                "Messages read whose metrics are not yet stored by every output.")) {
-  for (const auto& [metric, topic] : cvagent::kafka::defaultTopics()) {
-    metric_by_topic_[topic] = metric;
+  for (const contract::Kind& kind : contract::kinds()) {
+    metric_by_topic_.emplace(kind.topic, kind.name);
   }
   for (const auto& [topic, metric] : options_.metrics) metric_by_topic_[topic] = metric;
   // Fails early on a bad property, with the key named.
@@ -115,9 +125,7 @@ rd_kafka_conf_t* KafkaInput::makeConf() {
   setProperty(conf.get(), "enable.partition.eof", "false");
   for (const auto& [key, value] : options_.properties) setProperty(conf.get(), key, value);
   rd_kafka_conf_set_rebalance_cb(conf.get(), &KafkaInput::rebalanceCallback);
-  rd_kafka_conf_set_error_cb(conf.get(), &KafkaInput::errorCallback);
-  rd_kafka_conf_set_log_cb(conf.get(), &KafkaInput::logCallback);
-  rd_kafka_conf_set_opaque(conf.get(), this);
+  events_.install(conf.get());
   return conf.release();
 }
 
@@ -246,7 +254,7 @@ void KafkaInput::handle(rd_kafka_message_t* message, Emitter& out) {
     ++line_no;
     if (line.find_first_not_of(" \t\r") == std::string_view::npos) continue;
     Metric metric;
-    if (!cvagent::kafka::parseValue(*parser_, line, hint, default_time, metric, error)) {
+    if (!contract::parseValue(*parser_, line, hint, default_time, metric, error)) {
       metrics.clear();
       break;
     }
@@ -369,24 +377,7 @@ void KafkaInput::onRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_l
 
 void KafkaInput::rebalanceCallback(rd_kafka_t*, rd_kafka_resp_err_t err,
                                    rd_kafka_topic_partition_list_t* partitions, void* opaque) {
-  static_cast<KafkaInput*>(opaque)->onRebalance(err, partitions);
-}
-
-void KafkaInput::errorCallback(rd_kafka_t*, int err, const char* reason, void* opaque) {
-  auto* self = static_cast<KafkaInput*>(opaque);
-  std::uint64_t suppressed = 0;
-  if (self->error_log_.allow(suppressed)) self->context_.logger().warn("kafka: {}", reason);
-  if (err == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN || err == RD_KAFKA_RESP_ERR__FATAL) {
-    self->context_.setHealth(HealthState::kDegraded, reason);
-  }
-}
-
-void KafkaInput::logCallback(const rd_kafka_t* rk, int level, const char* facility,
-                             const char* message) {
-  auto* self = static_cast<KafkaInput*>(rd_kafka_opaque(rk));
-  if (!self) return;
-  self->context_.logger().log(cvagent::kafka::logLevelOf(level, facility), "librdkafka {}: {}",
-                              facility, message);
+  cvagent::kafka::ClientEvents::owner<KafkaInput>(opaque)->onRebalance(err, partitions);
 }
 
 }  // namespace cvagent::inputs::kafka

@@ -22,6 +22,7 @@
 #include "cvagent/logger.h"
 #include "cvagent/options.h"
 #include "cvagent/plugin_context.h"
+#include "kafka/kafka_client.h"
 
 namespace simdjson::dom {
 class parser;
@@ -29,9 +30,12 @@ class parser;
 
 namespace cvagent::inputs::kafka {
 
+// The replaced stack's topics (rawticker, rawtrade, rawarticle, rawalert), from the contract.
+std::vector<std::string> legacyTopics();
+
 struct KafkaInputOptions {
   std::vector<std::string> brokers{"localhost:9092"};
-  std::vector<std::string> topics{"rawticker", "rawtrade", "rawarticle", "rawalert"};
+  std::vector<std::string> topics = legacyTopics();
   std::string group = "cvagent";
   std::map<std::string, std::string> metrics;
   std::string start_offset = "earliest";
@@ -93,9 +97,6 @@ class KafkaInput final : public Input {
   void onRebalance(rd_kafka_resp_err_t err, rd_kafka_topic_partition_list_t* partitions);
   static void rebalanceCallback(rd_kafka_t* rk, rd_kafka_resp_err_t err,
                                 rd_kafka_topic_partition_list_t* partitions, void* opaque);
-  static void errorCallback(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  static void logCallback(const rd_kafka_t* rk, int level, const char* facility,
-                          const char* message);
   rd_kafka_conf_t* makeConf();
 
   KafkaInputOptions options_;
@@ -111,6 +112,7 @@ class KafkaInput final : public Input {
   std::unique_ptr<simdjson::dom::parser> parser_;
   LogRateLimiter malformed_log_;
   LogRateLimiter error_log_;
+  cvagent::kafka::ClientEvents events_;
   Counter& consumed_;
   Counter& malformed_;
   Counter& undelivered_;

@@ -4,14 +4,18 @@
 #include <zlib.h>
 
 #include <algorithm>
+#include <array>
 #include <charconv>
+#include <chrono>
 #include <climits>
 #include <cmath>
 #include <cstdint>
 #include <cstring>
 #include <iterator>
+#include <string>
 #include <utility>
 
+#include "contract/contract.h"
 #include "cvagent/time_util.h"
 
 namespace cvagent::inputs::kraken {
@@ -69,29 +73,22 @@ bool readDecimalToken(od::value value, DecimalText& text, double& number) {
   return true;
 }
 
+// Kraken's candle intervals, in minutes, labelled the contract's way (10080 is `1w`).
+constexpr std::array<std::int64_t, 9> kIntervalMinutes = {1,   5,    15,    30,   60,
+                                                          240, 1440, 10080, 21600};
+
 const char* intervalName(std::int64_t minutes) {
-  switch (minutes) {
-    case 1:
-      return "1m";
-    case 5:
-      return "5m";
-    case 15:
-      return "15m";
-    case 30:
-      return "30m";
-    case 60:
-      return "1h";
-    case 240:
-      return "4h";
-    case 1440:
-      return "1d";
-    case 10080:
-      return "1w";
-    case 21600:
-      return "15d";
-    default:
-      return nullptr;
+  static const std::array<std::string, kIntervalMinutes.size()> labels = [] {
+    std::array<std::string, kIntervalMinutes.size()> out;
+    for (std::size_t i = 0; i < out.size(); ++i) {
+      out[i] = contract::intervalLabel(std::chrono::minutes(kIntervalMinutes[i]));
+    }
+    return out;
+  }();
+  for (std::size_t i = 0; i < kIntervalMinutes.size(); ++i) {
+    if (kIntervalMinutes[i] == minutes) return labels[i].c_str();
   }
+  return nullptr;
 }
 
 // Appends `text` without its '.' and leading zeros (Kraken's checksum rule).

@@ -23,6 +23,7 @@
 #include <set>
 #include <utility>
 
+#include "cvagent/codec.h"
 #include "decoder.h"
 #include "recording.h"
 #include "rest_client.h"
@@ -61,15 +62,6 @@ std::int64_t intervalMinutes(std::string_view name) {
     if (n == name) return m;
   }
   return 1;
-}
-
-std::string jsonString(std::string_view s) {
-  std::string out = "\"";
-  for (char c : s) {
-    if (c == '"' || c == '\\') out += '\\';
-    if (static_cast<unsigned char>(c) >= 0x20) out += c;
-  }
-  return out + "\"";
 }
 
 // A short printable excerpt of a frame for log lines (frames can be megabytes of anything).
@@ -411,7 +403,7 @@ class KrakenInput::Impl {
         fmt::format(R"({{"method":"{}","params":{{"channel":"{}","symbol":[)", method, channel);
     for (std::size_t i = 0; i < symbols.size(); ++i) {
       if (i) out += ',';
-      out += jsonString(symbols[i]);
+      codec::appendJsonString(symbols[i], out);
     }
     out += ']';
     if (channel == "ohlc") {

@@ -9,6 +9,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "cvagent/text.h"
+
 namespace cvagent::inputs::rss {
 namespace {
 
@@ -18,53 +20,8 @@ constexpr std::string_view kHeader = "# cvagent inputs.rss state v1";
 std::string escape(std::string_view v) {
   std::string out;
   out.reserve(v.size());
-  for (char c : v) {
-    switch (c) {
-      case '\\':
-        out += "\\\\";
-        break;
-      case '\t':
-        out += "\\t";
-        break;
-      case '\n':
-        out += "\\n";
-        break;
-      case '\r':
-        out += "\\r";
-        break;
-      default:
-        out += c;
-    }
-  }
+  appendTsvEscaped(v, out);
   return out;
-}
-
-bool unescape(std::string_view v, std::string& out) {
-  out.clear();
-  for (std::size_t i = 0; i < v.size(); ++i) {
-    if (v[i] != '\\') {
-      out += v[i];
-      continue;
-    }
-    if (++i == v.size()) return false;
-    switch (v[i]) {
-      case '\\':
-        out += '\\';
-        break;
-      case 't':
-        out += '\t';
-        break;
-      case 'n':
-        out += '\n';
-        break;
-      case 'r':
-        out += '\r';
-        break;
-      default:
-        return false;
-    }
-  }
-  return true;
 }
 
 }  // namespace
@@ -95,7 +52,7 @@ bool StateFile::load(const std::string& path, std::map<std::string, FeedState>& 
     ++line_no;
     if (line.empty() || line[0] == '#') continue;
     const std::size_t tab = line.find('\t');
-    if (tab == std::string::npos || !unescape(std::string_view(line).substr(tab + 1), value)) {
+    if (tab == std::string::npos || !unescapeTsv(std::string_view(line).substr(tab + 1), value)) {
       error = path + ":" + std::to_string(line_no) + ": malformed line";
       return false;
     }

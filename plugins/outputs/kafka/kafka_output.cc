@@ -5,8 +5,10 @@
 #include <stdexcept>
 #include <thread>
 
-#include "kafka_config.h"
-#include "kafka_shapes.h"
+#include "contract/contract.h"
+#include "contract/kafka_json.h"
+#include "kafka/kafka_client.h"
+#include "kafka/kafka_config.h"
 
 namespace cvagent::outputs::kafka {
 
@@ -95,20 +97,16 @@ void KafkaOptions::describe(Schema<KafkaOptions>& s) {
 }
 
 std::vector<TopicSpec> defaultTopicSpecs() {
-  using std::chrono::hours;
-  auto days = [](int n) {
-    return std::chrono::duration_cast<std::chrono::milliseconds>(hours(24 * n));
-  };
-  constexpr std::uint64_t kMiB = 1ULL << 20;
-  return {
-      {"rawticker", 6, -1, days(7), {512 * kMiB}, "lz4"},
-      {"rawtrade", 6, -1, days(3), {512 * kMiB}, "lz4"},
-      {"rawarticle", 3, -1, days(30), {128 * kMiB}, "lz4"},
-      {"rawalert", 3, -1, days(14), {256 * kMiB}, "lz4"},
-      {"ohlc", 3, -1, days(30), {256 * kMiB}, "lz4"},
-      {"sentiment", 3, -1, days(30), {128 * kMiB}, "lz4"},
-      {"prediction", 3, -1, days(30), {128 * kMiB}, "lz4"},
-  };
+  std::vector<TopicSpec> specs;
+  for (const contract::Kind& kind : contract::kinds()) {
+    const contract::TopicSettings& t = kind.topic_settings;
+    if (!t.create) continue;
+    specs.push_back({std::string(kind.topic), t.partitions, -1,
+                     std::chrono::duration_cast<std::chrono::milliseconds>(
+                         std::chrono::hours(24 * t.retention_days)),
+                     ByteSize{t.segment_bytes}, "lz4"});
+  }
+  return specs;
 }
 
 bool isPermanentError(rd_kafka_resp_err_t err) {
@@ -133,6 +131,11 @@ bool isPermanentError(rd_kafka_resp_err_t err) {
 KafkaOutput::KafkaOutput(const KafkaOptions& options, PluginContext& context)
     : options_(options),
       context_(context),
+      events_(context, this,
+              [this](const std::string& why) {
+                fatal_ = true;
+                context_.logger().error("fatal producer error, recreating the producer: {}", why);
+              }),
       produced_(context.counter("messages_produced_total",
                                 "Messages Kafka acknowledged (delivery report without error).")),
       rejected_(context.counter("messages_rejected_total",
@@ -141,7 +144,9 @@ KafkaOutput::KafkaOutput(const KafkaOptions& options, PluginContext& context)
                                "Messages handed back to the core for a later retry.")) {
   shaped_json_ = options_.format == "json";
   codec_format_ = options_.format == "influx" ? codec::Format::kInflux : codec::Format::kJson;
-  topics_by_metric_ = cvagent::kafka::defaultTopics();
+  for (const contract::Kind& kind : contract::kinds()) {
+    topics_by_metric_.emplace(kind.name, kind.topic);
+  }
   for (const auto& [metric, topic] : options_.topics) topics_by_metric_[metric] = topic;
   // Fails early on a bad property, with the key named, not at the first write.
   createProducer();
@@ -172,9 +177,7 @@ void KafkaOutput::createProducer() {
   setProperty(conf.get(), "queue.buffering.max.messages", "1000000");
   for (const auto& [key, value] : options_.properties) setProperty(conf.get(), key, value);
   rd_kafka_conf_set_dr_msg_cb(conf.get(), &KafkaOutput::onDelivery);
-  rd_kafka_conf_set_error_cb(conf.get(), &KafkaOutput::onError);
-  rd_kafka_conf_set_log_cb(conf.get(), &KafkaOutput::onLog);
-  rd_kafka_conf_set_opaque(conf.get(), this);
+  events_.install(conf.get());
 
   char errstr[512];
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr));
@@ -292,7 +295,7 @@ rd_kafka_topic_t* KafkaOutput::topicHandle(const std::string& name) {
 void KafkaOutput::encode(const Metric& metric, std::string& out) const {
   out.clear();
   if (shaped_json_) {
-    cvagent::kafka::appendShapedJson(metric, out);
+    contract::appendJson(metric, out);
   } else {
     codec::append(codec_format_, metric, out);
   }
@@ -304,35 +307,6 @@ void KafkaOutput::onDelivery(rd_kafka_t*, const rd_kafka_message_t* message, voi
   slot->reported = true;
   slot->err = message->err;
   --slot->batch->outstanding;
-}
-
-void KafkaOutput::onError(rd_kafka_t* rk, int err, const char* reason, void* opaque) {
-  auto* self = static_cast<KafkaOutput*>(opaque);
-  const auto code = static_cast<rd_kafka_resp_err_t>(err);
-  if (code == RD_KAFKA_RESP_ERR__FATAL) {
-    char why[512];
-    rd_kafka_fatal_error(rk, why, sizeof(why));
-    self->fatal_ = true;
-    self->context_.logger().error("fatal producer error, recreating the producer: {}", why);
-    return;
-  }
-  std::uint64_t suppressed = 0;
-  if (self->error_log_.allow(suppressed)) {
-    self->context_.logger().warn(
-        "kafka: {}{}", reason,
-        suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : std::string());
-  }
-  if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
-    self->context_.setHealth(HealthState::kDegraded, reason);
-  }
-}
-
-void KafkaOutput::onLog(const rd_kafka_t* rk, int level, const char* facility,
-                        const char* message) {
-  auto* self = static_cast<KafkaOutput*>(rd_kafka_opaque(rk));
-  if (!self) return;
-  self->context_.logger().log(cvagent::kafka::logLevelOf(level, facility), "librdkafka {}: {}",
-                              facility, message);
 }
 
 WriteResult KafkaOutput::write(std::span<const Metric> batch) {
@@ -381,32 +355,9 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
                         static_cast<ssize_t>(metric.name().size()));
     rd_kafka_header_add(headers, "cvagent_version", -1, version.data(),
                         static_cast<ssize_t>(version.size()));
-    rd_kafka_vu_t args[8];
-    args[0].vtype = RD_KAFKA_VTYPE_RKT;
-    args[0].u.rkt = topic;
-    args[1].vtype = RD_KAFKA_VTYPE_PARTITION;
-    args[1].u.i32 = RD_KAFKA_PARTITION_UA;
-    args[2].vtype = RD_KAFKA_VTYPE_MSGFLAGS;
-    args[2].u.i = RD_KAFKA_MSG_F_COPY;
-    args[3].vtype = RD_KAFKA_VTYPE_VALUE;
-    args[3].u.mem = {value_buffer_.data(), value_buffer_.size()};
-    args[4].vtype = RD_KAFKA_VTYPE_KEY;
-    args[4].u.mem = {key ? const_cast<char*>(key->data()) : nullptr, key ? key->size() : 0};
-    args[5].vtype = RD_KAFKA_VTYPE_TIMESTAMP;
-    args[5].u.i64 = metric.time() / 1'000'000;
-    args[6].vtype = RD_KAFKA_VTYPE_HEADERS;
-    args[6].u.headers = headers;
-    args[7].vtype = RD_KAFKA_VTYPE_OPAQUE;
-    args[7].u.ptr = &slot;
-    rd_kafka_resp_err_t err;
-    for (;;) {
-      rd_kafka_error_t* error = rd_kafka_produceva(producer_, args, 8);
-      err = error ? rd_kafka_error_code(error) : RD_KAFKA_RESP_ERR_NO_ERROR;
-      if (error) rd_kafka_error_destroy(error);
-      // A full local queue drains as reports come in: serve them, bounded by the deadline.
-      if (err != RD_KAFKA_RESP_ERR__QUEUE_FULL || Clock::now() >= deadline) break;
-      rd_kafka_poll(producer_, 10);
-    }
+    const rd_kafka_resp_err_t err = cvagent::kafka::produce(
+        producer_, {topic, value_buffer_, key, metric.time() / 1'000'000, headers, &slot},
+        deadline);
     if (err) {
       rd_kafka_headers_destroy(headers);  // ours again when produce fails
       slot.reported = true;

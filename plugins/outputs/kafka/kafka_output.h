@@ -5,6 +5,7 @@
 
 #include <librdkafka/rdkafka.h>
 
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <map>
@@ -19,6 +20,7 @@
 #include "cvagent/options.h"
 #include "cvagent/output.h"
 #include "cvagent/plugin_context.h"
+#include "kafka/kafka_client.h"
 
 namespace cvagent::outputs::kafka {
 
@@ -87,8 +89,6 @@ class KafkaOutput final : public Output {
   rd_kafka_topic_t* topicHandle(const std::string& name);
   void encode(const Metric& metric, std::string& out) const;
   static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
-  static void onError(rd_kafka_t* rk, int err, const char* reason, void* opaque);
-  static void onLog(const rd_kafka_t* rk, int level, const char* facility, const char* message);
 
   KafkaOptions options_;
   PluginContext& context_;
@@ -96,14 +96,14 @@ class KafkaOutput final : public Output {
   bool shaped_json_ = true;
   std::map<std::string, std::string> topics_by_metric_;
   rd_kafka_t* producer_ = nullptr;
-  bool fatal_ = false;
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topic_handles_;
   std::unordered_map<std::string, rd_kafka_topic_t*> route_cache_;
   // Batches given up on (no report within the deadline) whose messages may still report.
   std::vector<std::unique_ptr<Batch>> abandoned_;
   std::string value_buffer_;
   LogRateLimiter reject_log_;
-  LogRateLimiter error_log_;
+  std::atomic<bool> fatal_{false};  // set by a librdkafka thread: the producer must be recreated
+  cvagent::kafka::ClientEvents events_;
   Counter& produced_;
   Counter& rejected_;
   Counter& retried_;

@@ -1,7 +1,8 @@
 #pragma once
-// How each metric of the data contract maps to a row of its table, and the SQL that stores a batch
-// of such rows idempotently. Rows are rendered either as COPY text (one line per row) or as SQL
-// VALUES tuples; both feed the same INSERT ... SELECT ... ON CONFLICT.
+// The tables of the data contract (plugins/common/contract: each kind's table, columns, key and
+// row), rendered for PostgreSQL, and the SQL that stores a batch of rows idempotently. Rows are
+// rendered either as COPY text (one line per row) or as SQL VALUES tuples; both feed the same
+// INSERT ... SELECT ... ON CONFLICT.
 
 #include <cstddef>
 #include <cstdint>
@@ -9,20 +10,13 @@
 #include <string_view>
 #include <vector>
 
+#include "contract/contract.h"
+#include "contract/table_row.h"
 #include "cvagent/metric.h"
 
 namespace cvagent::outputs::timescale {
 
-enum class ColumnKind {
-  kTime,       // int64 ns since the epoch, stored as TIMESTAMPTZ (microseconds, truncated)
-  kText,       // UTF-8 text
-  kDouble,     // float8
-  kInt,        // int8
-  kBool,       // boolean
-  kIntText,    // a tag holding an integer: staged as text, cast by the database (which refuses
-               // anything that is not an integer, as a row error)
-  kTextArray,  // comma-separated text, stored as TEXT[]
-};
+using ColumnKind = contract::ColumnType;
 
 struct Column {
   std::string_view name;
@@ -37,17 +31,17 @@ enum class RowFormat {
 
 // Appends rows to a buffer. A row is begun with begin(), filled with one call per column in the
 // table's column order, and ended with end(); abandon() drops a row begun by mistake.
-class RowBuilder {
+class RowBuilder final : public contract::RowSink {
  public:
   explicit RowBuilder(RowFormat format) : format_(format) {}
 
   void begin(std::int64_t seq);
-  void time(std::int64_t ns);
-  void text(std::string_view value);
-  void number(double value);
-  void integer(std::int64_t value);
-  void boolean(bool value);
-  void null(ColumnKind kind);
+  void time(std::int64_t ns) override;
+  void text(std::string_view value) override;
+  void number(double value) override;
+  void integer(std::int64_t value) override;
+  void boolean(bool value) override;
+  void null(ColumnKind kind) override;
   void end();
   void abandon();
 
@@ -66,21 +60,21 @@ class RowBuilder {
   bool first_column_ = true;
 };
 
-struct TableSpec;
-// Writes one metric's columns into `row`; on bad input returns false with `error` set (the row is
-// then abandoned by the caller).
-using FillRow = bool (*)(const Metric& metric, RowBuilder& row, std::string& error);
-
+// A kind's table as the output writes it.
 struct TableSpec {
+  const contract::Kind* kind;
   std::string_view metric;  // "trade"
   std::string_view table;   // "trade_data"
   std::vector<Column> columns;
   std::vector<std::string_view> key;  // the primary key: ON CONFLICT target
-  // false: the first stored copy wins (immutable events); true: the newest copy replaces the row
-  // (derived rows that can be recomputed: candles, sentiment, predictions, enriched articles).
-  bool upsert = false;
-  std::string_view upsert_guard;  // extra "WHERE ..." of DO UPDATE, or empty
-  FillRow fill = nullptr;
+  bool upsert = false;                // see contract::Kind::upsert
+  std::string_view upsert_guard;      // extra "WHERE ..." of DO UPDATE, or empty
+
+  // Writes one metric's columns into `row`; on bad input returns false with `error` set (the row
+  // is then abandoned by the caller).
+  bool fill(const Metric& m, RowBuilder& row, std::string& error) const {
+    return contract::fillRow(*kind, m, row, error);
+  }
 };
 
 // Every table the output writes, in a stable order (index = table id).
@@ -112,7 +106,6 @@ std::string insertAllSql(const TableSpec& spec, std::string_view source);
 // unique violation (23505), after which the caller uses insertSql.
 std::string insertNewRowsSql(const TableSpec& spec, std::string_view source);
 
-// True when `text` is valid UTF-8 without NUL bytes (what PostgreSQL text accepts).
-bool isStorableText(std::string_view text);
+using contract::isStorableText;
 
 }  // namespace cvagent::outputs::timescale

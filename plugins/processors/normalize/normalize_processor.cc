@@ -6,21 +6,12 @@
 #include <limits>
 #include <stdexcept>
 
+#include "contract/contract.h"
 #include "cvagent/time_util.h"
 
 namespace cvagent::processors::normalize {
 
 namespace {
-
-// Kraken's legacy asset codes (REST keys, v1 names) and their ISO-style names (WS v2).
-const std::map<std::string, std::string>& defaultAssetAliases() {
-  static const std::map<std::string, std::string> aliases{
-      {"XBT", "BTC"},  {"XXBT", "BTC"}, {"XDG", "DOGE"}, {"XXDG", "DOGE"}, {"XETH", "ETH"},
-      {"XLTC", "LTC"}, {"XXRP", "XRP"}, {"XXLM", "XLM"}, {"XXMR", "XMR"},  {"XZEC", "ZEC"},
-      {"XETC", "ETC"}, {"XREP", "REP"}, {"XMLN", "MLN"}, {"ZUSD", "USD"},  {"ZEUR", "EUR"},
-      {"ZGBP", "GBP"}, {"ZJPY", "JPY"}, {"ZCAD", "CAD"}, {"ZAUD", "AUD"},  {"ZCHF", "CHF"}};
-  return aliases;
-}
 
 // Assets known without configuration, used to split names without a separator (`SOLUSD`).
 const std::vector<std::string>& defaultAssets() {
@@ -195,7 +186,7 @@ namespace detail {
 
 PairNormalizer::PairNormalizer(const NormalizeOptions& options)
     : legacy_(options.pair_style == "legacy") {
-  for (const auto& [from, to] : defaultAssetAliases()) asset_aliases_.emplace(from, to);
+  for (const auto& [from, to] : contract::legacyAssetCodes()) asset_aliases_.emplace(from, to);
   for (const auto& [from, to] : options.asset_aliases) asset_aliases_[upper(from)] = upper(to);
   for (const auto& a : defaultAssets()) assets_.insert(a);
   for (const auto& a : options.assets) assets_.insert(upper(a));
@@ -213,14 +204,9 @@ bool PairNormalizer::isAsset(std::string_view code) const {
 }
 
 std::string PairNormalizer::styled(std::string_view base, std::string_view quote) const {
-  auto legacy = [](std::string_view asset) -> std::string_view {
-    if (asset == "BTC") return "XBT";
-    if (asset == "DOGE") return "XDG";
-    return asset;
-  };
   if (legacy_) {
-    base = legacy(base);
-    quote = legacy(quote);
+    base = contract::legacyAssetSpelling(base);
+    quote = contract::legacyAssetSpelling(quote);
   }
   std::string out;
   out.reserve(base.size() + quote.size() + 1);

@@ -5,6 +5,8 @@
 #include <limits>
 #include <stdexcept>
 
+#include "contract/contract.h"
+
 namespace cvagent::processors::ohlc {
 
 namespace {
@@ -26,7 +28,8 @@ std::int64_t windowStart(std::int64_t time, std::int64_t interval) {
 void OhlcOptions::describe(Schema<OhlcOptions>& s) {
   s.option("intervals", &OhlcOptions::intervals,
            "Candle lengths, aligned to UTC boundaries (multiples of the interval since the Unix "
-           "epoch). Each becomes the candle's `interval` tag (`1m`, `5m`, `1h`, `1d`).")
+           "epoch). Each becomes the candle's `interval` tag, labelled as the data contract spells "
+           "it (`1m`, `5m`, `1h`, `1d`, `1w`).")
       .example("[1m, 5m, 1h]");
   s.option("grace", &OhlcOptions::grace,
            "How long, in event time, a closed candle still accepts late trades (each one re-emits "
@@ -92,7 +95,7 @@ OhlcProcessor::OhlcProcessor(const OhlcOptions& options, PluginContext& context)
   validate(options);
   for (const auto& interval : options.intervals) {
     interval_ns_.push_back(interval.count());
-    interval_labels_.push_back(detail::formatDuration(interval));
+    interval_labels_.push_back(contract::intervalLabel(interval));
   }
 }
 

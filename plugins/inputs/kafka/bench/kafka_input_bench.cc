@@ -16,11 +16,15 @@
 #include <thread>
 #include <vector>
 
+#include <simdjson.h>
+
+#include "contract/kafka_json.h"
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
+#include "kafka/testing/metric_producer.h"
+#include "kafka/testing/mock_cluster.h"
 #include "kafka_input.h"
-#include "kafka_output.h"
-#include "mock_cluster.h"
 
 namespace {
 
@@ -55,20 +59,64 @@ class CountingEmitter final : public cvagent::Emitter {
   std::atomic<std::int64_t> count{0};
 };
 
+// Decoding alone: topic shapes back into metrics, as handle() does for each message.
+void decodeShapes(benchmark::State& state, const std::vector<Metric>& metrics) {
+  std::vector<std::pair<std::string, std::string>> shaped;  // kind, JSON
+  for (const Metric& m : metrics) {
+    std::string json;
+    cvagent::contract::appendJson(m, json);
+    shaped.emplace_back(m.name(), std::move(json));
+  }
+  simdjson::dom::parser parser;
+  Metric out;
+  std::string error;
+  for (auto _ : state) {
+    for (const auto& [kind, json] : shaped) {
+      if (!cvagent::contract::parseValue(parser, json, kind, 0, out, error)) {
+        state.SkipWithError(error.c_str());
+        return;
+      }
+      benchmark::DoNotOptimize(out);
+    }
+  }
+  state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(shaped.size()));
+}
+
+void BM_DecodeTradeShape(benchmark::State& state) {
+  std::vector<Metric> trades;
+  for (std::int64_t i = 0; i < 1000; ++i) {
+    trades.push_back(cvagent::testing::MetricBuilder("trade")
+                         .tag("exchange", "kraken")
+                         .tag("pair", i % 2 ? "BTC/USD" : "ETH/USD")
+                         .tag("side", i % 2 ? "buy" : "sell")
+                         .field("price", FieldValue{95863.2 + static_cast<double>(i % 100)})
+                         .field("volume", FieldValue{0.0125})
+                         .field("trade_id", FieldValue{i})
+                         .field("ord_type", "limit")
+                         .field("receive_time", FieldValue{std::int64_t{1'795'962'600'123'456'789}})
+                         .time(1'795'962'600'123'456'000 + i));
+  }
+  decodeShapes(state, trades);
+}
+BENCHMARK(BM_DecodeTradeShape);
+
+void BM_DecodeEveryKind(benchmark::State& state) {
+  decodeShapes(state, cvagent::testing::everyKind());
+}
+BENCHMARK(BM_DecodeEveryKind);
+
 void BM_ConsumeFromMockCluster(benchmark::State& state) {
   const auto messages = state.range(0);
   cvagent::testing::MockCluster cluster(3, {"rawtrade:6"});
   {
-    cvagent::testing::TestContext ctx;
-    cvagent::outputs::kafka::KafkaOptions options;
-    options.brokers = {cluster.bootstrap()};
     // librdkafka 2.0.2's mock answers a Fetch with one message set per partition, so consumption
     // from it is paced by the producer's batch size: produce the data in big batches.
-    options.linger = std::chrono::milliseconds(50);
-    options.max_batch_bytes = {8 << 20};
-    options.max_message_bytes = {16 << 20};
-    options.properties = {{"batch.num.messages", "100000"}};
-    cvagent::outputs::kafka::KafkaOutput output(options, ctx);
+    cvagent::testing::MetricProducer producer(cluster.bootstrap(),
+                                              {{"linger.ms", "50"},
+                                               {"batch.size", std::to_string(8 << 20)},
+                                               {"message.max.bytes", std::to_string(16 << 20)},
+                                               {"batch.num.messages", "100000"},
+                                               {"compression.codec", "lz4"}});
     std::vector<Metric> batch;
     static const std::vector<std::string> pairs = {"BTC/USD", "ETH/USD", "SOL/USD",
                                                    "ADA/USD", "DOT/USD", "LINK/USD"};
@@ -83,13 +131,11 @@ void BM_ConsumeFromMockCluster(benchmark::State& state) {
                           .field("ord_type", "limit")
                           .time(1'795'962'600'123'456'000 + i));
     }
-    for (std::size_t from = 0; from < batch.size(); from += 100000) {
-      const auto n = std::min<std::size_t>(100000, batch.size() - from);
-      if (output.write(std::span<const Metric>(batch).subspan(from, n)).status() !=
-          cvagent::WriteStatus::kOk) {
-        state.SkipWithError("producing the test data failed");
-        return;
-      }
+    try {
+      producer.produce(batch);
+    } catch (const std::exception& e) {
+      state.SkipWithError(e.what());
+      return;
     }
   }
   int group = 0;

@@ -7,18 +7,16 @@
 #include <set>
 #include <thread>
 
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
-#include "kafka_output.h"
-#include "mock_cluster.h"
-#include "sample_metrics.h"
+#include "kafka/testing/metric_producer.h"
+#include "kafka/testing/mock_cluster.h"
 
 namespace cvagent::inputs::kafka {
 namespace {
 
-using cvagent::outputs::kafka::KafkaOptions;
-using cvagent::outputs::kafka::KafkaOutput;
 using cvagent::testing::CapturingEmitter;
 using cvagent::testing::MockCluster;
 using cvagent::testing::sortedFields;
@@ -44,16 +42,10 @@ std::vector<Metric> trades(std::int64_t from, std::int64_t to) {
   return out;
 }
 
+// As outputs.kafka writes them: the contract's topics, keys and shapes.
 void produce(const MockCluster& cluster, const std::vector<Metric>& metrics,
              const std::string& format = "json") {
-  TestContext ctx("outputs.kafka");
-  KafkaOptions options;
-  options.brokers = {cluster.bootstrap()};
-  options.format = format;
-  KafkaOutput output(options, ctx);
-  const WriteResult result = output.write(metrics);
-  ASSERT_EQ(result.status(), WriteStatus::kOk) << result.reason();
-  ASSERT_TRUE(result.exceptions().empty()) << result.exceptions()[0].reason;
+  cvagent::testing::MetricProducer(cluster.bootstrap()).produce(metrics, format);
 }
 
 // Raw messages, as another producer (the legacy Python stack) would write them.

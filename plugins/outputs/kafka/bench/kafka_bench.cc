@@ -8,11 +8,12 @@
 #include <string>
 #include <vector>
 
+#include "contract/kafka_json.h"
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
+#include "kafka/testing/mock_cluster.h"
 #include "kafka_output.h"
-#include "kafka_shapes.h"
-#include "mock_cluster.h"
 
 namespace {
 
@@ -38,19 +39,26 @@ std::vector<Metric> trades(std::size_t n) {
   return out;
 }
 
-void BM_EncodeTradeShape(benchmark::State& state) {
-  const auto metrics = trades(1000);
+void encodeAll(benchmark::State& state, const std::vector<Metric>& metrics) {
   std::string out;
   for (auto _ : state) {
     for (const auto& m : metrics) {
       out.clear();
-      cvagent::kafka::appendShapedJson(m, out);
+      cvagent::contract::appendJson(m, out);
       benchmark::DoNotOptimize(out.data());
     }
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(metrics.size()));
 }
+
+void BM_EncodeTradeShape(benchmark::State& state) { encodeAll(state, trades(1000)); }
 BENCHMARK(BM_EncodeTradeShape);
+
+// One metric of every kind of the contract (article's nested legacy keys, alert's milliseconds...).
+void BM_EncodeEveryKind(benchmark::State& state) {
+  encodeAll(state, cvagent::testing::everyKind());
+}
+BENCHMARK(BM_EncodeEveryKind);
 
 void BM_ProduceToMockCluster(benchmark::State& state) {
   cvagent::testing::MockCluster cluster(3, {"rawtrade:6"});

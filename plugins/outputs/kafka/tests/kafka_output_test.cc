@@ -8,11 +8,11 @@
 #include <set>
 #include <thread>
 
+#include "contract/kafka_json.h"
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/testing/test_context.h"
-#include "kafka_reader.h"
-#include "kafka_shapes.h"
-#include "mock_cluster.h"
-#include "sample_metrics.h"
+#include "kafka/testing/kafka_reader.h"
+#include "kafka/testing/mock_cluster.h"
 #include "service_env.h"
 
 namespace cvagent::outputs::kafka {
@@ -101,7 +101,7 @@ TEST(KafkaOutput, EveryMetricKindArrivesOnItsTopicInItsShape) {
   simdjson::dom::parser parser;
   for (const Metric& metric : metrics) {
     SCOPED_TRACE(metric.name());
-    const std::string topic = cvagent::kafka::defaultTopics().at(metric.name());
+    const std::string topic = std::string(cvagent::contract::topicOf(metric));
     const auto read = readTopic(cluster.bootstrap(), topic, 1);
     ASSERT_EQ(read.size(), 1u);
     const auto& message = read[0];
@@ -115,8 +115,8 @@ TEST(KafkaOutput, EveryMetricKindArrivesOnItsTopicInItsShape) {
     EXPECT_EQ(message.key, *expected_key);
     Metric back;
     std::string error;
-    ASSERT_TRUE(cvagent::kafka::parseValue(parser, message.value, message.headers.at("metric"),
-                                           message.timestamp_ms * 1'000'000, back, error))
+    ASSERT_TRUE(cvagent::contract::parseValue(parser, message.value, message.headers.at("metric"),
+                                              message.timestamp_ms * 1'000'000, back, error))
         << error;
     EXPECT_EQ(sortedFields(back), sortedFields(metric)) << message.value;
   }

@@ -262,11 +262,11 @@ TEST_P(TimescaleOutputTest, EveryMetricKindRoundTrips) {
       MetricBuilder("prediction")
           .tag("symbol", "BTC")
           .tag("model", "moving_average")
+          .tag("horizon", "5m")  // processors.forecast's shape: one series per horizon
           .field("predicted_price", 96000.0)
           .field("actual_price", 95900.0)
           .field("ci_low", 95000.0)
           .field("ci_high", 97000.0)
-          .field("horizon", "5m")
           .time(kT0),
   };
   const WriteResult r = out->write(batch);

@@ -1,12 +1,13 @@
-#include "kafka_shapes.h"
+#include "contract/kafka_json.h"
 
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include "contract/testing/sample_metrics.h"
 #include "cvagent/codec.h"
-#include "sample_metrics.h"
+#include "cvagent/testing/metric_builder.h"
 
-namespace cvagent::kafka {
+namespace cvagent::contract {
 namespace {
 
 using testing::everyKind;
@@ -17,7 +18,7 @@ TEST(KafkaShapes, EveryContractMetricRoundTripsThroughItsTopicShape) {
   for (const Metric& metric : everyKind()) {
     SCOPED_TRACE(metric.name());
     std::string json;
-    appendShapedJson(metric, json);
+    appendJson(metric, json);
     Metric back;
     std::string error;
     ASSERT_TRUE(parseValue(parser, json, metric.name(), 0, back, error)) << error << "\n" << json;
@@ -32,7 +33,7 @@ TEST(KafkaShapes, WritesTheKeysTheLegacyConsumersRead) {
     for (const auto& m : metrics) {
       if (m.name() == name) {
         std::string json;
-        appendShapedJson(m, json);
+        appendJson(m, json);
         return json;
       }
     }
@@ -140,5 +141,25 @@ TEST(KafkaShapes, MalformedValuesSayWhy) {
   EXPECT_FALSE(parseValue(parser, "trade,pair=X price=", "", 0, out, error));
 }
 
+// book and book_level had a table but no Kafka shape: now they have one each, keyed by pair.
+TEST(KafkaShapes, BookKindsHaveShapesOfTheirOwn) {
+  simdjson::dom::parser parser;
+  for (const Metric& metric : testing::bookKinds()) {
+    SCOPED_TRACE(metric.name());
+    EXPECT_EQ(topicOf(metric), metric.name());
+    ASSERT_NE(keyOf(metric), nullptr);
+    EXPECT_EQ(*keyOf(metric), "BTC/USD");
+    std::string json;
+    appendJson(metric, json);
+    auto object = parser.parse(json).get_object().value();
+    EXPECT_EQ(std::string_view(object["pair"].get_string().value()), "BTC/USD");
+    EXPECT_DOUBLE_EQ(object["timestamp"].get_double().value(), 1795962600.123456);
+    Metric back;
+    std::string error;
+    ASSERT_TRUE(parseValue(parser, json, metric.name(), 0, back, error)) << error << "\n" << json;
+    EXPECT_EQ(back, metric) << json;
+  }
+}
+
 }  // namespace
-}  // namespace cvagent::kafka
+}  // namespace cvagent::contract

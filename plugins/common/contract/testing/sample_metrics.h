@@ -83,13 +83,39 @@ inline std::vector<Metric> everyKind() {
           .field("message", "BTC/USD fell 0.75%")
           .time(1'795'962'600'123'000'000),  // alerts travel in milliseconds
       MetricBuilder("prediction")
+          .tag("horizon", "5m")
           .tag("model", "moving_average")
           .tag("symbol", "BTC")
           .field("predicted_price", FieldValue{95900.0})
           .field("actual_price", FieldValue{95863.2})
           .field("ci_low", FieldValue{95000.0})
           .field("ci_high", FieldValue{96800.0})
-          .field("horizon", "5m")
+          .time(kEventNs),
+  };
+}
+
+// The order book kinds inputs.kraken emits (no Kafka shape in the replaced stack).
+inline std::vector<Metric> bookKinds() {
+  return {
+      MetricBuilder("book")
+          .tag("exchange", "kraken")
+          .tag("pair", "BTC/USD")
+          .field("best_bid", FieldValue{95863.1})
+          .field("best_bid_qty", FieldValue{0.5})
+          .field("best_ask", FieldValue{95863.3})
+          .field("best_ask_qty", FieldValue{1.5})
+          .field("spread", FieldValue{0.2})
+          .field("mid", FieldValue{95863.2})
+          .field("checksum", FieldValue{std::int64_t{3310070434}})
+          .field("receive_time", FieldValue{std::int64_t{kEventNs + 1'000}})
+          .time(kEventNs),
+      MetricBuilder("book_level")
+          .tag("exchange", "kraken")
+          .tag("pair", "BTC/USD")
+          .tag("side", "bid")
+          .tag("level", "3")
+          .field("price", FieldValue{95860.0})
+          .field("qty", FieldValue{2.0})
           .time(kEventNs),
   };
 }
