@@ -10,6 +10,7 @@
 #include <string_view>
 #include <utility>
 
+#include "contract/kafka_json.h"
 #include "cvagent/codec.h"
 
 namespace cvagent::outputs::redis {
@@ -130,9 +131,8 @@ void KeyTemplate::render(const Metric& metric, std::string& out) const {
   }
 }
 
-// The one place the stored JSON is produced: the data contract's Kafka-topic shape once
-// plugins/common/contract is on main; until then the generic JSON-lines form of cvagent::codec.
-void encodeMetricJson(const Metric& metric, std::string& out) { codec::appendJson(metric, out); }
+// The data contract's Kafka-topic shape, so a consumer of Redis reads what a Kafka consumer reads.
+void encodeMetricJson(const Metric& metric, std::string& out) { contract::appendJson(metric, out); }
 
 StreamIds::Id StreamIds::next(const std::string& key, std::int64_t time_ns) {
   auto pending = pending_.find(key);
