@@ -81,26 +81,6 @@ bool parseDuration(std::string_view text, std::chrono::nanoseconds& out) {
   return true;
 }
 
-std::string formatDuration(std::chrono::nanoseconds d) {
-  const std::int64_t ns = d.count();
-  if (ns == 0) return "0s";
-  struct Unit {
-    const char* suffix;
-    std::int64_t ns;
-  };
-  static constexpr Unit kUnits[] = {{"d", 86400'000'000'000},
-                                    {"h", 3600'000'000'000},
-                                    {"m", 60'000'000'000},
-                                    {"s", 1'000'000'000},
-                                    {"ms", 1'000'000},
-                                    {"us", 1'000},
-                                    {"ns", 1}};
-  for (const auto& u : kUnits) {
-    if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
-  }
-  return std::to_string(ns) + "ns";
-}
-
 bool parseByteSize(std::string_view text, std::uint64_t& out) {
   std::size_t i = 0;
   while (i < text.size() && (std::isdigit(static_cast<unsigned char>(text[i])) || text[i] == '.'))
@@ -154,20 +134,6 @@ std::string yamlQuote(std::string_view text) {
   std::string out;
   codec::appendJsonString(text, out);
   return out;
-}
-
-bool readSecretFile(const std::string& path, std::string& out, std::string& error) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) {
-    error = "cannot read secret file '" + path + "'";
-    return false;
-  }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  out = buf.str();
-  // Secret files conventionally end with a newline that is not part of the secret.
-  while (!out.empty() && (out.back() == '\n' || out.back() == '\r')) out.pop_back();
-  return true;
 }
 
 namespace {
@@ -239,17 +205,28 @@ void checkConstraints(const ConfigNode& node, const OptionSpec& self, std::optio
 
 }  // namespace detail
 
+Secret Secret::fromFile(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw std::invalid_argument("cannot read secret file '" + path + "'");
+  std::ostringstream buf;
+  buf << in.rdbuf();
+  std::string value = buf.str();
+  // Secret files conventionally end with a newline that is not part of the secret.
+  while (!value.empty() && (value.back() == '\n' || value.back() == '\r')) value.pop_back();
+  return Secret(std::move(value));
+}
+
 bool OptionTraits<Secret>::parse(const ConfigNode& n, Secret& out, const OptionSpec& s,
                                  Diagnostics& d) {
   if (!detail::expectScalar(n, s, "a string", d)) return false;
   static constexpr std::string_view kFilePrefix = "file:";
   if (std::string_view(n.text()).substr(0, kFilePrefix.size()) == kFilePrefix) {
-    std::string value, error;
-    if (!detail::readSecretFile(n.text().substr(kFilePrefix.size()), value, error)) {
-      d.push_back({n.mark(), "option '" + s.name + "': " + error});
+    try {
+      out = Secret::fromFile(n.text().substr(kFilePrefix.size()));
+    } catch (const std::invalid_argument& e) {
+      d.push_back({n.mark(), "option '" + s.name + "': " + e.what()});
       return false;
     }
-    out = Secret(std::move(value));
     return true;
   }
   out = Secret(n.text());

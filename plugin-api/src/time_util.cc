@@ -122,4 +122,24 @@ std::string formatRfc3339(std::int64_t ns, int digits_wanted) {
   return out;
 }
 
+std::string formatDuration(std::chrono::nanoseconds d) {
+  const std::int64_t ns = d.count();
+  if (ns == 0) return "0s";
+  struct Unit {
+    const char* suffix;
+    std::int64_t ns;
+  };
+  static constexpr Unit kUnits[] = {{"d", 86400'000'000'000},
+                                    {"h", 3600'000'000'000},
+                                    {"m", 60'000'000'000},
+                                    {"s", 1'000'000'000},
+                                    {"ms", 1'000'000},
+                                    {"us", 1'000},
+                                    {"ns", 1}};
+  for (const auto& u : kUnits) {
+    if (ns % u.ns == 0) return std::to_string(ns / u.ns) + u.suffix;
+  }
+  return std::to_string(ns) + "ns";
+}
+
 }  // namespace cvagent

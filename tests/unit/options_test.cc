@@ -3,9 +3,12 @@
 
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "config/config_loader.h"
+#include "cvagent/logger.h"
 #include "cvagent/options.h"
+#include "cvagent/testing/bind_options.h"
 
 namespace cvagent {
 namespace {
@@ -168,8 +171,8 @@ TEST(OptionsTest, ScalarParsers) {
   EXPECT_FALSE(detail::parseDuration("10", d));
   EXPECT_FALSE(detail::parseDuration("10 s", d));
   EXPECT_FALSE(detail::parseDuration("s", d));
-  EXPECT_EQ(detail::formatDuration(std::chrono::seconds(90)), "90s");
-  EXPECT_EQ(detail::formatDuration(std::chrono::hours(24)), "1d");
+  EXPECT_EQ(formatDuration(std::chrono::seconds(90)), "90s");
+  EXPECT_EQ(formatDuration(std::chrono::hours(24)), "1d");
   std::uint64_t bytes = 0;
   EXPECT_TRUE(detail::parseByteSize("512KiB", bytes));
   EXPECT_EQ(bytes, 512u * 1024);
@@ -182,6 +185,80 @@ TEST(OptionsTest, ScalarParsers) {
   EXPECT_EQ(detail::yamlQuote("true"), "\"true\"");
   EXPECT_EQ(detail::yamlQuote("a b"), "\"a b\"");
   EXPECT_EQ(detail::yamlQuote(""), "\"\"");
+}
+
+enum class Shade { kLight, kDark };
+constexpr EnumNames<Shade, 2> optionNames(Shade) {
+  return {{{"light", Shade::kLight}, {"dark", Shade::kDark}}};
+}
+
+struct Themed {
+  Shade shade = Shade::kLight;
+  std::vector<Shade> extra;
+  static void describe(Schema<Themed>& s) {
+    s.option("shade", &Themed::shade, "A shade.");
+    s.option("extra", &Themed::extra, "More shades.");
+  }
+};
+
+TEST(OptionsTest, EnumsBindTheirWordsAndListThem) {
+  const auto& schema = schemaOf<Themed>();
+  EXPECT_EQ(schema.find("shade")->one_of, (std::vector<std::string>{"light", "dark"}));
+  EXPECT_EQ(schema.find("extra")->one_of, (std::vector<std::string>{"light", "dark"}));
+  EXPECT_EQ(schema.find("shade")->default_text, "light");
+  Themed t = testing::bindOptions<Themed>("shade: dark\nextra: [light, dark]");
+  EXPECT_EQ(t.shade, Shade::kDark);
+  EXPECT_EQ(t.extra, (std::vector<Shade>{Shade::kLight, Shade::kDark}));
+  EXPECT_EQ(enumName(Shade::kDark), "dark");
+  try {
+    testing::bindOptions<Themed>("shade: drak");
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(),
+                 "options.yaml:1:8: option 'shade' must be one of light, dark, got 'drak'; did you "
+                 "mean 'dark'?");
+  }
+}
+
+TEST(OptionsTest, BindOptionsRunsTheWholeSchema) {
+  EXPECT_NO_THROW(testing::bindOptions<Everything>("flag: false"));
+  EXPECT_THROW(testing::bindOptions<Everything>("cuont: 3"), std::invalid_argument);
+  EXPECT_THROW(testing::bindOptions<Everything>("count: 0"), std::invalid_argument);
+  // The schema's checks too: flag with mode slow is refused.
+  EXPECT_THROW(testing::bindOptions<Everything>("flag: true\nmode: slow"), std::invalid_argument);
+  EXPECT_THROW(testing::bindOptions<Everything>("[1, 2]"), std::invalid_argument);
+}
+
+TEST(OptionsTest, SecretFromFileIsTheOneReader) {
+  const auto path = std::filesystem::temp_directory_path() / "cvagent-options-secret-file";
+  std::ofstream(path) << "s3cret\r\n";
+  EXPECT_EQ(Secret::fromFile(path.string()).reveal(), "s3cret");
+  std::filesystem::remove(path);
+  try {
+    Secret::fromFile("/nonexistent/secret");
+    FAIL() << "expected an exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_STREQ(e.what(), "cannot read secret file '/nonexistent/secret'");
+  }
+}
+
+class LinesLogger final : public Logger {
+ public:
+  bool enabled(LogLevel) const override { return true; }
+  void write(LogLevel, std::string_view message) override { lines.emplace_back(message); }
+  std::vector<std::string> lines;
+};
+
+TEST(LoggerTest, RateLimiterSaysWhatItSuppressed) {
+  LogRateLimiter limit(std::chrono::milliseconds(300), 2);
+  LinesLogger logger;
+  for (int i = 0; i < 5; ++i) limit.warn(logger, "bad frame {}", i);
+  ASSERT_EQ(logger.lines.size(), 2u);
+  EXPECT_EQ(logger.lines[1], "bad frame 1");
+  std::this_thread::sleep_for(std::chrono::milliseconds(350));
+  limit.error(logger, "bad frame {}", 5);
+  ASSERT_EQ(logger.lines.size(), 3u);
+  EXPECT_EQ(logger.lines[2], "bad frame 5 (3 similar messages suppressed)");
 }
 
 }  // namespace

@@ -12,7 +12,7 @@ namespace {
 
 std::string number(double v, const OptionSpec& spec) {
   if (spec.type_name == "duration") {
-    return detail::formatDuration(std::chrono::nanoseconds(static_cast<std::int64_t>(v * 1e9)));
+    return formatDuration(std::chrono::nanoseconds(static_cast<std::int64_t>(v * 1e9)));
   }
   std::ostringstream s;
   s << v;

@@ -1,6 +1,6 @@
 #include "config/config_loader.h"
 
-#include <yaml-cpp/yaml.h>
+#include "cvagent/yaml_node.h"
 
 #include <algorithm>
 #include <cstdlib>
@@ -67,79 +67,20 @@ bool substitute(const std::string& text, const EnvLookup& env, std::string& out,
   return true;
 }
 
-namespace {
-
-SourceMark markOf(const YAML::Node& node, const std::string& file) {
-  const YAML::Mark m = node.Mark();
-  if (m.is_null()) return SourceMark{file, 0, 0};
-  return SourceMark{file, m.line + 1, m.column + 1};
-}
-
-ConfigNode convert(const YAML::Node& node, const std::string& file, const EnvLookup& env,
-                   Diagnostics& diags) {
-  const SourceMark mark = markOf(node, file);
-  switch (node.Type()) {
-    case YAML::NodeType::Scalar: {
-      std::string value, error;
-      if (!substitute(node.Scalar(), env, value, error)) {
-        diags.push_back({mark, error});
-        value = node.Scalar();
-      }
-      ConfigNode out = ConfigNode::scalar(std::move(value), mark);
-      // yaml-cpp tags a quoted scalar "!" and a plain one "?".
-      out.setQuoted(node.Tag() == "!");
-      return out;
-    }
-    case YAML::NodeType::Sequence: {
-      ConfigNode out = ConfigNode::sequence(mark);
-      for (const auto& item : node) out.append(convert(item, file, env, diags));
-      return out;
-    }
-    case YAML::NodeType::Map: {
-      ConfigNode out = ConfigNode::map(mark);
-      for (const auto& kv : node) {
-        const SourceMark key_mark = markOf(kv.first, file);
-        if (!kv.first.IsScalar()) {
-          diags.push_back({key_mark, "map keys must be plain strings"});
-          continue;
-        }
-        const std::string key = kv.first.Scalar();
-        if (out.find(key)) {
-          diags.push_back({key_mark, "duplicate key '" + key + "'"});
-          continue;
-        }
-        out.insert(key, key_mark, convert(kv.second, file, env, diags));
-      }
-      return out;
-    }
-    case YAML::NodeType::Null:
-    case YAML::NodeType::Undefined:
-      break;
-  }
-  ConfigNode null_node;
-  return null_node;
-}
-
-}  // namespace
-
 std::optional<ConfigNode> parseYaml(const std::string& text, const std::string& file_name,
                                     const EnvLookup& env, Diagnostics& diags) {
-  YAML::Node root;
-  try {
-    root = YAML::Load(text);
-  } catch (const YAML::Exception& e) {
-    diags.push_back({SourceMark{file_name, e.mark.is_null() ? 0 : e.mark.line + 1,
-                                e.mark.is_null() ? 0 : e.mark.column + 1},
-                     "invalid YAML: " + e.msg});
+  auto root = parseYamlNode(text, file_name, diags,
+                            [&env](const std::string& in, std::string& out, std::string& error) {
+                              return substitute(in, env, out, error);
+                            });
+  if (!root) return std::nullopt;
+  if (root->isNull()) return ConfigNode::map(SourceMark{file_name, 1, 1});
+  if (!root->isMap()) {
+    diags.push_back(
+        {root->mark(), "a pipeline file must be a map with agent, inputs, processors, outputs"});
     return std::nullopt;
   }
-  if (root.IsNull()) return ConfigNode::map(SourceMark{file_name, 1, 1});
-  if (!root.IsMap()) {
-    diags.push_back({markOf(root, file_name),
-                     "a pipeline file must be a map with agent, inputs, processors, outputs"});
-    return std::nullopt;
-  }
-  return convert(root, file_name, env, diags);
+  return root;
 }
 
 std::optional<ConfigNode> loadFile(const std::string& path, const EnvLookup& env,

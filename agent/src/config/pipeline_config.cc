@@ -66,14 +66,7 @@ void BufferOptions::describe(Schema<BufferOptions>& s) {
 }
 
 void RetryOptions::describe(Schema<RetryOptions>& s) {
-  s.option("initial", &RetryOptions::initial, "First wait after a failed write or connect.").min(0);
-  s.option("max", &RetryOptions::max, "Longest wait between retries.").min(0);
-  s.option("multiplier", &RetryOptions::multiplier, "Growth of the wait after each failure.")
-      .min(1);
-  s.option("jitter", &RetryOptions::jitter,
-           "Random fraction of the wait added or removed, so agents don't retry in step.")
-      .min(0)
-      .max(1);
+  describeBackoff(s, "a failed write or connect");
 }
 
 void OutputCoreOptions::describe(Schema<OutputCoreOptions>& s) {

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "cvagent/backoff.h"
 #include "cvagent/config_node.h"
 #include "cvagent/descriptor.h"
 #include "cvagent/options.h"
@@ -52,11 +53,8 @@ struct BufferOptions {
   static void describe(Schema<BufferOptions>& s);
 };
 
-struct RetryOptions {
-  milliseconds initial{500};
-  milliseconds max{30'000};
-  double multiplier = 2.0;
-  double jitter = 0.2;
+// The SDK's back-off (cvagent/backoff.h), which inputs that reconnect use too.
+struct RetryOptions : BackoffOptions {
   static void describe(Schema<RetryOptions>& s);
 };
 

@@ -7,17 +7,6 @@ namespace cvagent::runtime {
 
 using Clock = std::chrono::steady_clock;
 
-std::chrono::milliseconds RetryPolicy::delay(int attempt, std::mt19937_64& rng) const {
-  const double initial = static_cast<double>(options_.initial.count());
-  const double cap = static_cast<double>(options_.max.count());
-  double ms = std::min(cap, initial * std::pow(options_.multiplier, std::min(attempt, 64)));
-  if (options_.jitter > 0) {
-    std::uniform_real_distribution<double> spread(-options_.jitter, options_.jitter);
-    ms *= 1.0 + spread(rng);
-  }
-  return std::chrono::milliseconds(static_cast<std::int64_t>(std::max(0.0, ms)));
-}
-
 OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
                            std::chrono::milliseconds flush_interval, plugins::PluginHandle plugin,
                            std::unique_ptr<observability::InstanceContext> context,
@@ -73,11 +62,8 @@ void OutputWorker::drop(Metric& metric, const char* reason, std::string_view det
       .counter("output_metrics_dropped_total", "Metrics an output dropped, by reason",
                {{"plugin", id_}, {"reason", reason}})
       .Increment();
-  std::uint64_t suppressed = 0;
-  if (drop_log_.allow(suppressed)) {
-    context_->logger().warn("dropped a '{}' metric ({}): {}{}", metric.name(), reason, detail,
-                            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-  }
+  drop_log_.warn(context_->logger(), "dropped a '{}' metric ({}): {}", metric.name(), reason,
+                 detail);
 }
 
 void OutputWorker::push(std::vector<Metric>& metrics) {
@@ -133,12 +119,7 @@ bool OutputWorker::connect(int& attempt) {
   } catch (const std::exception& e) {
     write_errors_.Increment();
     context_->setHealth(HealthState::kDegraded, std::string("connect failed: ") + e.what());
-    std::uint64_t suppressed = 0;
-    if (log_limit_.allow(suppressed)) {
-      context_->logger().error(
-          "cannot connect: {}; retrying with backoff{}", e.what(),
-          suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-    }
+    log_limit_.error(context_->logger(), "cannot connect: {}; retrying with backoff", e.what());
     return false;
   }
 }
@@ -200,12 +181,8 @@ void OutputWorker::writeBatch(int& attempt, bool& connected) {
   const std::string why =
       retry_reason && !retry_reason->empty() ? *retry_reason : "no reason given";
   context_->setHealth(HealthState::kDegraded, "write failed: " + why);
-  std::uint64_t suppressed = 0;
-  if (log_limit_.allow(suppressed)) {
-    context_->logger().warn("write of {} metrics failed: {}; retrying with backoff{}",
-                            batch_.size(), why,
-                            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-  }
+  log_limit_.warn(context_->logger(), "write of {} metrics failed: {}; retrying with backoff",
+                  batch_.size(), why);
   if (threw) connected = false;  // an exception means the connection is suspect: reconnect
   if (!backoff(attempt)) return;
 }

@@ -22,16 +22,8 @@
 
 namespace cvagent::runtime {
 
-class RetryPolicy {
- public:
-  explicit RetryPolicy(const config::RetryOptions& options) : options_(options) {}
-  // The wait before retry number `attempt` (0-based): initial * multiplier^attempt, capped at
-  // max, then +/- jitter.
-  std::chrono::milliseconds delay(int attempt, std::mt19937_64& rng) const;
-
- private:
-  config::RetryOptions options_;
-};
+// The SDK's back-off: initial * multiplier^attempt, capped at max, less a random jitter fraction.
+using RetryPolicy = Backoff;
 
 class OutputWorker {
  public:

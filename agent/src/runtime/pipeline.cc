@@ -288,12 +288,7 @@ void Pipeline::start(bool once) {
           slot.errors->Increment();
           slot.context->setHealth(HealthState::kDegraded,
                                   std::string("gather failed: ") + e.what());
-          std::uint64_t suppressed = 0;
-          if (limiter.allow(suppressed)) {
-            slot.context->logger().error(
-                "gather failed: {}{}", e.what(),
-                suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-          }
+          limiter.error(slot.context->logger(), "gather failed: {}", e.what());
         }
         if (once) break;
         const auto now = SteadyClock::now();
@@ -328,12 +323,8 @@ void Pipeline::dispatch(std::size_t stage, Metric&& metric) {
     slot.processor->process(std::move(metric), *stages_[stage + 1]);
   } catch (const std::exception& e) {
     slot.errors->Increment();
-    std::uint64_t suppressed = 0;
-    if (processor_errors_.allow(suppressed)) {
-      slot.context->logger().error(
-          "failed on a metric, which is lost: {}{}", e.what(),
-          suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-    }
+    processor_errors_.error(slot.context->logger(), "failed on a metric, which is lost: {}",
+                            e.what());
   }
 }
 

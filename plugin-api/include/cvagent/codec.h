@@ -5,14 +5,20 @@
 //   input).
 // - Influx line protocol: trade,pair=BTC/USD price=95863.2 1795962600123456000
 
+#include <array>
 #include <string>
 #include <string_view>
+#include <utility>
 
 #include "cvagent/metric.h"
 
 namespace cvagent::codec {
 
 enum class Format { kJson, kInflux };
+// The words of a `format` option (see NamedEnum in options.h).
+constexpr std::array<std::pair<std::string_view, Format>, 2> optionNames(Format) {
+  return {{{"json", Format::kJson}, {"influx", Format::kInflux}}};
+}
 
 // Appends one metric, without a trailing newline.
 void appendJson(const Metric& metric, std::string& out);

@@ -6,7 +6,9 @@
 
 #include <chrono>
 #include <cstdint>
+#include <iterator>
 #include <mutex>
+#include <string>
 #include <string_view>
 #include <utility>
 
@@ -47,13 +49,42 @@ class Logger {
 };
 
 // Lets through `burst` messages per `period` and counts the rest, so a flood of bad frames gives a
-// few lines and a count rather than a full disk. Thread-safe.
+// few lines and a count rather than a full disk. The next line let through says how many were held
+// back, always in the same words: "... (N similar messages suppressed)". Thread-safe.
+//
+//   LogRateLimiter bad_frames_;
+//   bad_frames_.warn(context.logger(), "malformed frame: {}", why);
 class LogRateLimiter {
  public:
   explicit LogRateLimiter(std::chrono::steady_clock::duration period = std::chrono::seconds(10),
                           std::uint32_t burst = 5)
       : period_(period), burst_(burst) {}
 
+  template <typename... Args>
+  void log(Logger& logger, LogLevel level, fmt::format_string<Args...> format, Args&&... args) {
+    if (!logger.enabled(level)) return;
+    std::uint64_t suppressed = 0;
+    if (!allow(suppressed)) return;
+    std::string message = fmt::format(format, std::forward<Args>(args)...);
+    if (suppressed > 0) {
+      fmt::format_to(std::back_inserter(message), " ({} similar messages suppressed)", suppressed);
+    }
+    logger.write(level, message);
+  }
+  template <typename... Args>
+  void info(Logger& logger, fmt::format_string<Args...> f, Args&&... a) {
+    log(logger, LogLevel::kInfo, f, std::forward<Args>(a)...);
+  }
+  template <typename... Args>
+  void warn(Logger& logger, fmt::format_string<Args...> f, Args&&... a) {
+    log(logger, LogLevel::kWarn, f, std::forward<Args>(a)...);
+  }
+  template <typename... Args>
+  void error(Logger& logger, fmt::format_string<Args...> f, Args&&... a) {
+    log(logger, LogLevel::kError, f, std::forward<Args>(a)...);
+  }
+
+ private:
   // True when this message should be logged; `suppressed` then holds how many were held back since
   // the previous one that was logged.
   bool allow(std::uint64_t& suppressed) {
@@ -73,7 +104,6 @@ class LogRateLimiter {
     return false;
   }
 
- private:
   std::mutex mu_;
   std::chrono::steady_clock::duration period_;
   std::uint32_t burst_;

@@ -12,11 +12,16 @@
 //     }
 //   };
 //
+// A choice among fixed words is better bound to an enum (see NamedEnum below): the schema then
+// lists the words itself, and the plugin compares enum values, not strings.
+//
 // From that one declaration the core binds YAML to the struct, rejects unknown keys with
 // file:line:column and a did-you-mean, checks constraints, prints `cvagent plugins describe`,
 // writes `cvagent config sample` and generates the options table of the plugin's README.
 
+#include <array>
 #include <chrono>
+#include <concepts>
 #include <cstdint>
 #include <functional>
 #include <limits>
@@ -31,6 +36,7 @@
 #include <vector>
 
 #include "cvagent/config_node.h"
+#include "cvagent/time_util.h"
 
 namespace cvagent {
 
@@ -46,6 +52,10 @@ class Secret {
  public:
   Secret() = default;
   explicit Secret(std::string value) : value_(std::move(value)) {}
+  // Reads a secret mounted as a file (Docker/Kubernetes secrets); trailing newlines are not part
+  // of it. Throws std::invalid_argument naming the file when it cannot be read. The one reader of
+  // secret files: `file:/path` values and plugin options such as `connection_file` both use it.
+  static Secret fromFile(const std::string& path);
   const std::string& reveal() const { return value_; }
   bool empty() const { return value_.empty(); }
 
@@ -60,11 +70,9 @@ bool parseInt(std::string_view text, std::int64_t& out);
 bool parseDouble(std::string_view text, double& out);
 // "1h30m", "500ms", "10s", "2d", "0" -> nanoseconds; false on anything else.
 bool parseDuration(std::string_view text, std::chrono::nanoseconds& out);
-std::string formatDuration(std::chrono::nanoseconds d);
 bool parseByteSize(std::string_view text, std::uint64_t& out);
 std::string formatByteSize(std::uint64_t bytes);
 std::string yamlQuote(std::string_view text);  // a YAML flow scalar, quoted only where needed
-bool readSecretFile(const std::string& path, std::string& out, std::string& error);
 // Closest candidate within an edit distance that makes sense for `word`, or "".
 std::string didYouMean(std::string_view word, const std::vector<std::string>& candidates);
 }  // namespace detail
@@ -133,6 +141,8 @@ const OptionSchema& schemaOf();
 namespace detail {
 void typeError(const ConfigNode& node, const OptionSpec& self, std::string_view expected,
                Diagnostics& diags);
+void checkConstraints(const ConfigNode& node, const OptionSpec& self, std::optional<double> number,
+                      const std::vector<std::string>& strings, Diagnostics& diags);
 inline bool expectScalar(const ConfigNode& node, const OptionSpec& self, std::string_view expected,
                          Diagnostics& diags) {
   if (node.isScalar()) return true;
@@ -234,7 +244,7 @@ struct OptionTraits<std::chrono::duration<Rep, Period>> {
     return true;
   }
   static std::string render(const D& v) {
-    return detail::formatDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(v));
+    return formatDuration(std::chrono::duration_cast<std::chrono::nanoseconds>(v));
   }
   // Durations compare in seconds against min/max.
   static std::optional<double> number(const D& v) {
@@ -350,6 +360,57 @@ struct OptionTraits<std::map<std::string, V>> {
   static std::optional<double> number(const std::map<std::string, V>&) { return std::nullopt; }
 };
 
+// Enum options: a word from a fixed list in YAML, an enum value in the struct. Declare the words
+// next to the enum, in its namespace (found by argument-dependent lookup):
+//
+//   enum class Compression { kNone, kGzip };
+//   constexpr cvagent::EnumNames<Compression, 2> optionNames(Compression) {
+//     return {{{"none", Compression::kNone}, {"gzip", Compression::kGzip}}};
+//   }
+//
+// The schema then validates against the words (with a did-you-mean), and `describe` and the README
+// table list them; `enumName(value)` gives the word back for messages.
+template <typename E, std::size_t N>
+using EnumNames = std::array<std::pair<std::string_view, E>, N>;
+
+template <typename E>
+concept NamedEnum = std::is_enum_v<E> && requires(E e) {
+  { optionNames(e).size() } -> std::convertible_to<std::size_t>;
+};
+
+template <NamedEnum E>
+std::vector<std::string> enumWords() {
+  std::vector<std::string> words;
+  for (const auto& [word, value] : optionNames(E{})) words.emplace_back(word);
+  return words;
+}
+
+template <NamedEnum E>
+std::string_view enumName(E value) {
+  for (const auto& [word, v] : optionNames(E{})) {
+    if (v == value) return word;
+  }
+  return "?";
+}
+
+template <typename E>
+struct OptionTraits<E, std::enable_if_t<NamedEnum<E>>> {
+  static std::string typeName() { return "string"; }
+  static bool parse(const ConfigNode& n, E& out, const OptionSpec& s, Diagnostics& d) {
+    if (!detail::expectScalar(n, s, "a string", d)) return false;
+    for (const auto& [word, value] : optionNames(E{})) {
+      if (n.text() == word) {
+        out = value;
+        return true;
+      }
+    }
+    detail::checkConstraints(n, s, std::nullopt, {n.text()}, d);  // "must be one of ..."
+    return false;
+  }
+  static std::string render(E v) { return detail::yamlQuote(enumName(v)); }
+  static std::optional<double> number(E) { return std::nullopt; }
+};
+
 // Nested option groups: any struct with a static describe(Schema<T>&).
 template <typename T>
 struct OptionTraits<T, std::enable_if_t<HasDescribe<T>::value>> {
@@ -369,9 +430,6 @@ struct OptionTraits<T, std::enable_if_t<HasDescribe<T>::value>> {
 };
 
 namespace detail {
-void checkConstraints(const ConfigNode& node, const OptionSpec& self, std::optional<double> number,
-                      const std::vector<std::string>& strings, Diagnostics& diags);
-
 template <typename M>
 std::vector<std::string> stringsOf(const M& value) {
   if constexpr (std::is_same_v<M, std::string>) {
@@ -443,6 +501,12 @@ class Schema {
     spec.default_text = OptionTraits<M>::render(defaults_.*member);
     spec.secret = std::is_same_v<M, Secret>;
     spec.children = detail::childrenOf<M>();
+    if constexpr (NamedEnum<M>) {
+      spec.one_of = enumWords<M>();
+    } else if constexpr (requires { typename M::value_type; }) {
+      if constexpr (NamedEnum<typename M::value_type>)
+        spec.one_of = enumWords<typename M::value_type>();
+    }
     spec.bind = [member](void* target, const ConfigNode& node, const OptionSpec& self,
                          Diagnostics& diags) {
       M& slot = static_cast<T*>(target)->*member;

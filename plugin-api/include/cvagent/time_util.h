@@ -1,6 +1,7 @@
 #pragma once
 // Time helpers shared by plugins: RFC 3339 in and out, exact to the nanosecond, no locale, no TZ.
 
+#include <chrono>
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -16,5 +17,9 @@ std::string formatRfc3339(std::int64_t ns, int digits = 9);
 
 // Days since 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
 std::int64_t daysFromCivil(std::int64_t year, unsigned month, unsigned day);
+
+// A duration as options write it, in the largest unit that divides it exactly: "500ms", "90s",
+// "5m", "1h", "7d"; "0s" for zero.
+std::string formatDuration(std::chrono::nanoseconds d);
 
 }  // namespace cvagent

@@ -36,12 +36,7 @@ void ClientEvents::onError(rd_kafka_t* rk, int err, const char* reason, void* op
     }
     return;
   }
-  std::uint64_t suppressed = 0;
-  if (self->error_log_.allow(suppressed)) {
-    self->context_.logger().warn(
-        "kafka: {}{}", reason,
-        suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : std::string());
-  }
+  self->error_log_.warn(self->context_.logger(), "kafka: {}", reason);
   if (code == RD_KAFKA_RESP_ERR__ALL_BROKERS_DOWN) {
     self->context_.setHealth(HealthState::kDegraded, reason);
   }

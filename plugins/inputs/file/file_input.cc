@@ -29,8 +29,7 @@ void FileInputOptions::describe(Schema<FileInputOptions>& s) {
       .example("metrics.jsonl");
   s.option("format", &FileInputOptions::format,
            "json: one JSON metric per line ({\"name\",\"tags\",\"fields\",\"time\"}); influx: "
-           "line protocol.")
-      .oneOf({"json", "influx"});
+           "line protocol.");
   s.option("tail", &FileInputOptions::tail,
            "true: follow the file, emitting lines as they are appended (a truncated or replaced "
            "file is read again from its start); false: read the whole file at every gather.");
@@ -69,7 +68,7 @@ void FilePosition::save(std::uint64_t inode, std::int64_t offset) {
 FileInput::FileInput(const FileInputOptions& options, PluginContext& context)
     : options_(options),
       context_(context),
-      format_(options.format == "json" ? codec::Format::kJson : codec::Format::kInflux),
+      format_(options.format),
       lines_(context.counter("file_lines_total", "Lines read by inputs.file")),
       bad_lines_(
           context.counter("file_bad_lines_total", "Lines inputs.file could not parse (skipped)")) {
@@ -125,11 +124,8 @@ void FileInput::handleLine(std::string_view line, Emitter& out) {
   std::string error;
   if (!codec::parse(format_, line, metric, error, context_.clock().nowNanos())) {
     bad_lines_.inc();
-    std::uint64_t suppressed = 0;
-    if (bad_line_log_.allow(suppressed)) {
-      context_.logger().warn("{}:{}: skipped a line: {}{}", options_.path, line_number_, error,
-                             suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-    }
+    bad_line_log_.warn(context_.logger(), "{}:{}: skipped a line: {}", options_.path, line_number_,
+                       error);
     return;
   }
   out.emit(std::move(metric));

@@ -18,7 +18,7 @@ namespace cvagent::inputs::file {
 
 struct FileInputOptions {
   std::string path;
-  std::string format = "json";
+  codec::Format format = codec::Format::kJson;
   bool tail = true;
   bool from_beginning = true;
   bool remember_position = true;

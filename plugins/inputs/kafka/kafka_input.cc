@@ -207,12 +207,9 @@ void KafkaInput::run(Emitter& out) {
 void KafkaInput::handle(rd_kafka_message_t* message, Emitter& out) {
   if (message->err) {
     if (message->err == RD_KAFKA_RESP_ERR__PARTITION_EOF) return;
-    std::uint64_t suppressed = 0;
-    if (error_log_.allow(suppressed)) {
-      context_.logger().warn("consume error on {} [{}]: {}",
-                             message->rkt ? rd_kafka_topic_name(message->rkt) : "?",
-                             message->partition, rd_kafka_message_errstr(message));
-    }
+    error_log_.warn(context_.logger(), "consume error on {} [{}]: {}",
+                    message->rkt ? rd_kafka_topic_name(message->rkt) : "?", message->partition,
+                    rd_kafka_message_errstr(message));
     return;
   }
   consumed_.inc();
@@ -264,13 +261,8 @@ void KafkaInput::handle(rd_kafka_message_t* message, Emitter& out) {
   if (metrics.empty()) {
     if (error.empty()) error = "empty message";
     malformed_.inc();
-    std::uint64_t suppressed = 0;
-    if (malformed_log_.allow(suppressed)) {
-      context_.logger().warn(
-          "skipping message {} [{}] at offset {} (line {}): {}{}", topic, message->partition,
-          offset, line_no, error,
-          suppressed ? fmt::format(" ({} more suppressed)", suppressed) : std::string());
-    }
+    malformed_log_.warn(context_.logger(), "skipping message {} [{}] at offset {} (line {}): {}",
+                        topic, message->partition, offset, line_no, error);
     // It will never be a metric: done, so the offsets after it can be committed.
     if (auto next = assigned->second.progress.complete(offset); next >= 0) {
       storeOffset(topic, message->partition, next);
@@ -307,13 +299,10 @@ void KafkaInput::drainCompletions() {
   for (const auto& d : done) {
     if (!d.delivered) {
       undelivered_.inc();
-      std::uint64_t suppressed = 0;
-      if (error_log_.allow(suppressed)) {
-        context_.logger().warn(
-            "message {} [{}] at offset {} was dropped or rejected by an output; committing past "
-            "it",
-            d.topic, d.partition, d.offset);
-      }
+      error_log_.warn(context_.logger(),
+                      "message {} [{}] at offset {} was dropped or rejected by an output; "
+                      "committing past it",
+                      d.topic, d.partition, d.offset);
     }
     auto it = assigned_.find({d.topic, d.partition});
     if (it == assigned_.end() || it->second.generation != d.generation) continue;  // revoked

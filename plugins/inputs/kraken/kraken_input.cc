@@ -212,7 +212,8 @@ class KrakenInput::Impl {
 
   // --- connection loop -----------------------------------------------------------------------
   awaitable<void> runLoop() {
-    auto backoff = options_.reconnect_initial;
+    const Backoff backoff(reconnectBackoff(options_));
+    int attempt = 0;
     std::mt19937_64 rng{std::random_device{}()};
     while (!stopping_) {
       bool got_data = false;
@@ -223,16 +224,13 @@ class KrakenInput::Impl {
         error = e.what();
       }
       if (stopping_) break;
-      if (got_data) backoff = options_.reconnect_initial;  // that session worked: start over
-      // Full jitter over the upper half: many agents restarting together spread out.
-      std::uniform_int_distribution<std::int64_t> jitter(backoff.count() / 2, backoff.count());
-      const std::chrono::milliseconds delay{jitter(rng)};
+      if (got_data) attempt = 0;  // that session worked: start over
+      const std::chrono::milliseconds delay = backoff.delay(attempt++, rng);
       reconnects_.inc();
       const std::string detail = fmt::format("{}; reconnecting in {} ms", error, delay.count());
       ctx_.setHealth(got_data ? HealthState::kDegraded : HealthState::kFailed, detail);
       health_ok_ = false;
       ctx_.logger().warn("connection to {} ended: {}", options_.url, detail);
-      backoff = std::min(backoff * 2, options_.reconnect_max);
       backoff_timer_.expires_after(delay);
       beast::error_code ec;
       co_await backoff_timer_.async_wait(asio::redirect_error(use_awaitable, ec));
@@ -502,12 +500,9 @@ class KrakenInput::Impl {
 
   void malformed(const std::string& reason, std::string_view frame) {
     malformed_.inc();
-    std::uint64_t suppressed = 0;
-    if (malformed_log_.allow(suppressed)) {
-      ctx_.logger().warn("malformed frame from {} ({}; {} similar suppressed): {}",
-                         options_.replay.empty() ? options_.url : options_.replay, reason,
-                         suppressed, excerpt(frame));
-    }
+    malformed_log_.warn(ctx_.logger(), "malformed frame from {} ({}): {}",
+                        options_.replay.empty() ? options_.url : options_.replay, reason,
+                        excerpt(frame));
   }
 
   void onAck(const FrameResult& r) {

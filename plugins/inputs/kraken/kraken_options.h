@@ -2,12 +2,27 @@
 
 #include <chrono>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "cvagent/backoff.h"
 #include "cvagent/options.h"
 
 namespace cvagent::inputs::kraken {
+
+// The core's back-off (cvagent/backoff.h) with this input's defaults: 1s doubling to 1m, each wait
+// drawn from its upper half (many agents restarting together spread out).
+struct ReconnectOptions : BackoffOptions {
+  ReconnectOptions() {
+    initial = std::chrono::seconds(1);
+    max = std::chrono::seconds(60);
+    jitter = 0.5;
+  }
+  static void describe(Schema<ReconnectOptions>& s) {
+    describeBackoff(s, "a lost or failed connection");
+  }
+};
 
 struct KrakenOptions {
   std::vector<std::string> pairs{"BTC/USD", "ETH/USD"};
@@ -20,8 +35,10 @@ struct KrakenOptions {
   std::int64_t book_levels = 0;
   std::chrono::milliseconds ping_interval{std::chrono::seconds(30)};
   std::chrono::milliseconds stall_timeout{std::chrono::seconds(10)};
-  std::chrono::milliseconds reconnect_initial{std::chrono::seconds(1)};
-  std::chrono::milliseconds reconnect_max{std::chrono::seconds(60)};
+  ReconnectOptions reconnect;
+  // Deprecated spellings of reconnect.initial and reconnect.max, still accepted.
+  std::optional<std::chrono::milliseconds> reconnect_initial;
+  std::optional<std::chrono::milliseconds> reconnect_max;
   std::chrono::milliseconds connect_timeout{std::chrono::seconds(10)};
   std::string tls_ca_file;
   std::string record;
@@ -56,10 +73,15 @@ struct KrakenOptions {
     s.option("stall_timeout", &KrakenOptions::stall_timeout,
              "Reconnect when no frame (heartbeats included) arrived for this long.")
         .min(0.1);
+    s.option("reconnect", &KrakenOptions::reconnect,
+             "Back-off between reconnects, as the core's `retry` of outputs; starts over after a "
+             "session that delivered data.");
     s.option("reconnect_initial", &KrakenOptions::reconnect_initial,
-             "First reconnect delay; doubles per failed attempt, with jitter.")
-        .min(0.01);
-    s.option("reconnect_max", &KrakenOptions::reconnect_max, "Longest reconnect delay.").min(0.01);
+             "Deprecated: `reconnect.initial`, which it overrides when set.")
+        .min(0);
+    s.option("reconnect_max", &KrakenOptions::reconnect_max,
+             "Deprecated: `reconnect.max`, which it overrides when set.")
+        .min(0);
     s.option("connect_timeout", &KrakenOptions::connect_timeout,
              "Deadline for the TCP, TLS and WebSocket handshakes.")
         .min(0.1);
@@ -87,5 +109,13 @@ struct KrakenOptions {
     });
   }
 };
+
+// `reconnect` with the deprecated reconnect_initial / reconnect_max applied.
+inline BackoffOptions reconnectBackoff(const KrakenOptions& options) {
+  BackoffOptions backoff = options.reconnect;
+  if (options.reconnect_initial) backoff.initial = *options.reconnect_initial;
+  if (options.reconnect_max) backoff.max = *options.reconnect_max;
+  return backoff;
+}
 
 }  // namespace cvagent::inputs::kraken

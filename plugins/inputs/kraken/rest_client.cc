@@ -1,9 +1,9 @@
 #include "rest_client.h"
 
-#include <curl/curl.h>
 #include <fmt/format.h>
 #include <simdjson.h>
 
+#include <algorithm>
 #include <cmath>
 #include <memory>
 #include <stdexcept>
@@ -13,13 +13,16 @@ namespace {
 
 namespace dom = simdjson::dom;
 
-std::size_t appendBody(char* data, std::size_t size, std::size_t count, void* user) {
-  static_cast<std::string*>(user)->append(data, size * count);
-  return size * count;
-}
-
-int abortWhenCancelled(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
-  return static_cast<const std::atomic<bool>*>(user)->load() ? 1 : 0;
+common::http::HttpSettings restSettings(std::string ca_file, std::chrono::milliseconds timeout,
+                                        const std::atomic<bool>& cancelled) {
+  common::http::HttpSettings settings;
+  settings.timeout = timeout;
+  settings.connect_timeout = std::min(timeout, settings.connect_timeout);
+  settings.user_agent = "cvagent-kraken";
+  settings.ca_file = std::move(ca_file);  // replaces the system store; TLS is always verified
+  settings.max_concurrency = 1;
+  settings.cancelled = &cancelled;
+  return settings;
 }
 
 double decimalField(dom::element e, const char* what) {
@@ -133,41 +136,22 @@ RestTradesPage parseTradesResponse(std::string_view body) {
 
 RestClient::RestClient(std::string base_url, std::string ca_file, std::chrono::milliseconds timeout,
                        const std::atomic<bool>& cancelled)
-    : base_url_(std::move(base_url)),
-      ca_file_(std::move(ca_file)),
-      timeout_(timeout),
-      cancelled_(cancelled) {
+    : base_url_(std::move(base_url)), http_(restSettings(std::move(ca_file), timeout, cancelled)) {
   while (!base_url_.empty() && base_url_.back() == '/') base_url_.pop_back();
 }
 
-std::string RestClient::get(const std::string& path_and_query) const {
-  const std::string url = base_url_ + path_and_query;
-  std::unique_ptr<CURL, decltype(&curl_easy_cleanup)> curl(curl_easy_init(), &curl_easy_cleanup);
-  if (!curl) throw std::runtime_error("curl_easy_init failed");
-  std::string body;
-  char error[CURL_ERROR_SIZE] = {};
-  CURL* h = curl.get();
-  curl_easy_setopt(h, CURLOPT_URL, url.c_str());
-  curl_easy_setopt(h, CURLOPT_WRITEFUNCTION, &appendBody);
-  curl_easy_setopt(h, CURLOPT_WRITEDATA, &body);
-  curl_easy_setopt(h, CURLOPT_ERRORBUFFER, error);
-  curl_easy_setopt(h, CURLOPT_TIMEOUT_MS, static_cast<long>(timeout_.count()));
-  curl_easy_setopt(h, CURLOPT_NOSIGNAL, 1L);
-  curl_easy_setopt(h, CURLOPT_USERAGENT, "cvagent-kraken");
-  curl_easy_setopt(h, CURLOPT_NOPROGRESS, 0L);
-  curl_easy_setopt(h, CURLOPT_XFERINFOFUNCTION, &abortWhenCancelled);
-  curl_easy_setopt(h, CURLOPT_XFERINFODATA, &cancelled_);
-  // Verified TLS is libcurl's default; a private CA file replaces the system store.
-  if (!ca_file_.empty()) curl_easy_setopt(h, CURLOPT_CAINFO, ca_file_.c_str());
-  const CURLcode rc = curl_easy_perform(h);
-  if (rc != CURLE_OK) {
-    throw std::runtime_error(
-        fmt::format("GET {}: {}", url, error[0] ? error : curl_easy_strerror(rc)));
+std::string RestClient::get(const std::string& path_and_query) {
+  common::http::HttpRequest request;
+  request.url = base_url_ + path_and_query;
+  request.max_bytes = kMaxBodyBytes;
+  common::http::HttpResponse response = http_.get(request);
+  if (!response.error.empty()) {
+    throw std::runtime_error(fmt::format("GET {}: {}", request.url, response.error));
   }
-  long status = 0;
-  curl_easy_getinfo(h, CURLINFO_RESPONSE_CODE, &status);
-  if (status != 200) throw std::runtime_error(fmt::format("GET {}: HTTP {}", url, status));
-  return body;
+  if (response.status != 200) {
+    throw std::runtime_error(fmt::format("GET {}: HTTP {}", request.url, response.status));
+  }
+  return std::move(response.body);
 }
 
 }  // namespace cvagent::inputs::kraken

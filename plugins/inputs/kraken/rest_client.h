@@ -9,6 +9,8 @@
 #include <string_view>
 #include <vector>
 
+#include "http/http_client.h"
+
 namespace cvagent::inputs::kraken {
 
 struct RestTrade {
@@ -35,20 +37,23 @@ std::string restPairName(std::string_view ws_pair);
 // "1762795433.9717445" -> ns, exactly (no float round trip). False when not a decimal.
 bool parseEpochSeconds(std::string_view text, std::int64_t& ns_out);
 
+// Kraken's REST API through the plugins' shared HTTP client (plugins/common/http): verified TLS,
+// timeouts, a body limit, bounded redirects, gzip.
 class RestClient {
  public:
+  // A Trades page of 1000 rows is about 100 KB; anything near this limit is not Kraken.
+  static constexpr std::uint64_t kMaxBodyBytes = 16 << 20;
+
   // `cancelled` aborts a transfer in flight (the input is stopping).
   RestClient(std::string base_url, std::string ca_file, std::chrono::milliseconds timeout,
              const std::atomic<bool>& cancelled);
   // GET base_url + path_and_query; throws std::runtime_error with the URL and the reason on a
   // transport error or an HTTP status other than 200.
-  std::string get(const std::string& path_and_query) const;
+  std::string get(const std::string& path_and_query);
 
  private:
   std::string base_url_;
-  std::string ca_file_;
-  std::chrono::milliseconds timeout_;
-  const std::atomic<bool>& cancelled_;
+  common::http::HttpClient http_;
 };
 
 }  // namespace cvagent::inputs::kraken

@@ -13,9 +13,14 @@
 #include "cvagent/plugin_context.h"
 #include "feed_parser.h"
 #include "feed_state.h"
-#include "http_client.h"
+#include "http/http_client.h"
 
 namespace cvagent::inputs::rss {
+
+using common::http::HttpClient;
+using common::http::HttpRequest;
+using common::http::HttpResponse;
+using common::http::HttpSettings;
 
 struct RssOptions {
   // The existing stack's five feeds (seed-system.md section 5).

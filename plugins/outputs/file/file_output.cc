@@ -14,15 +14,13 @@ void FileOutputOptions::describe(Schema<FileOutputOptions>& s) {
       .required()
       .example("metrics.jsonl");
   s.option("format", &FileOutputOptions::format,
-           "json: one JSON metric per line; influx: line protocol.")
-      .oneOf({"json", "influx"});
+           "json: one JSON metric per line; influx: line protocol.");
   s.option("fsync", &FileOutputOptions::fsync,
            "Sync every batch to disk before it counts as written (slower, survives a power cut).");
 }
 
 FileOutput::FileOutput(const FileOutputOptions& options, PluginContext&)
-    : options_(options),
-      format_(options.format == "json" ? codec::Format::kJson : codec::Format::kInflux) {}
+    : options_(options), format_(options.format) {}
 
 FileOutput::~FileOutput() { close(); }
 

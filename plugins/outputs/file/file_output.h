@@ -13,7 +13,7 @@ namespace cvagent::outputs::file {
 
 struct FileOutputOptions {
   std::string path;
-  std::string format = "json";
+  codec::Format format = codec::Format::kJson;
   bool fsync = false;
 
   static void describe(Schema<FileOutputOptions>& s);

@@ -56,8 +56,7 @@ void KafkaOptions::describe(Schema<KafkaOptions>& s) {
   s.option("format", &KafkaOptions::format,
            "Message value: json (the topic's JSON shape for contract metrics, the generic JSON "
            "form for others), metric_json (always the generic JSON form) or influx (line "
-           "protocol).")
-      .oneOf({"json", "metric_json", "influx"});
+           "protocol).");
   s.option("acks", &KafkaOptions::acks, "Acknowledgements the leader waits for.")
       .oneOf({"all", "1", "0"});
   s.option("idempotence", &KafkaOptions::idempotence,
@@ -142,8 +141,9 @@ KafkaOutput::KafkaOutput(const KafkaOptions& options, PluginContext& context)
                                 "Messages Kafka can never take (too large, unknown topic...).")),
       retried_(context.counter("messages_retried_total",
                                "Messages handed back to the core for a later retry.")) {
-  shaped_json_ = options_.format == "json";
-  codec_format_ = options_.format == "influx" ? codec::Format::kInflux : codec::Format::kJson;
+  shaped_json_ = options_.format == KafkaFormat::kJson;
+  codec_format_ =
+      options_.format == KafkaFormat::kInflux ? codec::Format::kInflux : codec::Format::kJson;
   for (const contract::Kind& kind : contract::kinds()) {
     topics_by_metric_.emplace(kind.name, kind.topic);
   }
@@ -152,8 +152,8 @@ KafkaOutput::KafkaOutput(const KafkaOptions& options, PluginContext& context)
   createProducer();
   context_.logger().info(
       "brokers {}, format {}, acks {}, idempotence {}, compression {}{}",
-      fmt::join(options_.brokers, ","), options_.format, options_.acks, options_.idempotence,
-      options_.compression,
+      fmt::join(options_.brokers, ","), enumName(options_.format), options_.acks,
+      options_.idempotence, options_.compression,
       options_.properties.empty()
           ? std::string()
           : ", properties: " + cvagent::kafka::describeProperties(options_.properties));
@@ -403,13 +403,8 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
         break;
       case WriteStatus::kReject: {
         ++reject_count;
-        std::uint64_t suppressed = 0;
-        if (reject_log_.allow(suppressed)) {
-          context_.logger().warn(
-              "rejected a {} metric for topic {}: {}{}", batch[i].name(), topicFor(batch[i]),
-              reason,
-              suppressed ? fmt::format(" ({} more suppressed)", suppressed) : std::string());
-        }
+        reject_log_.warn(context_.logger(), "rejected a {} metric for topic {}: {}",
+                         batch[i].name(), topicFor(batch[i]), reason);
         result.set(i, status, std::move(reason));
         break;
       }

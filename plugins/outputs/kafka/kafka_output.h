@@ -36,12 +36,20 @@ struct TopicSpec {
   static void describe(Schema<TopicSpec>& s);
 };
 
+// Message value: the topic's JSON shape, the generic JSON form, or line protocol.
+enum class KafkaFormat { kJson, kMetricJson, kInflux };
+constexpr EnumNames<KafkaFormat, 3> optionNames(KafkaFormat) {
+  return {{{"json", KafkaFormat::kJson},
+           {"metric_json", KafkaFormat::kMetricJson},
+           {"influx", KafkaFormat::kInflux}}};
+}
+
 struct KafkaOptions {
   std::vector<std::string> brokers{"localhost:9092"};
   std::map<std::string, std::string> topics;
   std::string default_topic = "{name}";
   std::vector<std::string> key{"pair", "source", "symbol"};
-  std::string format = "json";
+  KafkaFormat format = KafkaFormat::kJson;
   std::string acks = "all";
   bool idempotence = true;
   std::string compression = "lz4";

@@ -11,20 +11,18 @@ namespace cvagent::outputs::stdout_ {
 namespace {
 
 struct StdoutOptions {
-  std::string format = "json";
+  codec::Format format = codec::Format::kJson;
 
   static void describe(Schema<StdoutOptions>& s) {
     s.option("format", &StdoutOptions::format,
              "How each metric is written: json (one JSON object per line) or influx (line "
-             "protocol).")
-        .oneOf({"json", "influx"});
+             "protocol).");
   }
 };
 
 class StdoutOutput final : public Output {
  public:
-  StdoutOutput(const StdoutOptions& options, PluginContext&)
-      : format_(options.format == "json" ? codec::Format::kJson : codec::Format::kInflux) {}
+  StdoutOutput(const StdoutOptions& options, PluginContext&) : format_(options.format) {}
 
   WriteResult write(std::span<const Metric> batch) override {
     buffer_.clear();

@@ -31,11 +31,11 @@ bool endsSession(const std::string& sqlstate) {
 
 std::string resolveConnection(const TimescaleOptions& options) {
   if (options.connection_file.empty()) return options.connection.reveal();
-  std::string value, error;
-  if (!detail::readSecretFile(options.connection_file, value, error)) {
-    throw std::invalid_argument("connection_file: " + error);
+  try {
+    return Secret::fromFile(options.connection_file).reveal();
+  } catch (const std::invalid_argument& e) {
+    throw std::invalid_argument(std::string("connection_file: ") + e.what());
   }
-  return value;
 }
 
 using std::chrono::hours;
@@ -440,13 +440,9 @@ void TimescaleOutput::refreshLateBuckets(bool force) {
       context_.logger().info("refreshed {} for late rows from {} to {}", kHourlyAggregates[a].view,
                              formatRfc3339(start_us * 1000), formatRfc3339(end_us * 1000));
     } catch (const std::exception& e) {
-      std::uint64_t suppressed = 0;
-      if (refresh_errors_.allow(suppressed)) {
-        context_.logger().warn(
-            "cannot refresh {} for late rows (tried again later): {}{}", kHourlyAggregates[a].view,
-            firstLine(e.what()),
-            suppressed ? fmt::format(" ({} similar suppressed)", suppressed) : "");
-      }
+      refresh_errors_.warn(context_.logger(),
+                           "cannot refresh {} for late rows (tried again later): {}",
+                           kHourlyAggregates[a].view, firstLine(e.what()));
     }
   }
 }

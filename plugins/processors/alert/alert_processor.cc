@@ -763,11 +763,7 @@ bool AlertProcessor::saveSnapshot() {
   }
   std::string error;
   if (!writeSnapshot(snapshot_path_, rules, error)) {
-    std::uint64_t suppressed = 0;
-    if (log_limit_.allow(suppressed)) {
-      context_.logger().error("cannot save alert state: {} ({} similar messages suppressed)", error,
-                              suppressed);
-    }
+    log_limit_.error(context_.logger(), "cannot save alert state: {}", error);
     return false;
   }
   dirty_ = false;

@@ -270,11 +270,8 @@ ForecastProcessor::~ForecastProcessor() = default;
 
 void ForecastProcessor::rejectPoint(const Metric& metric, std::string_view why) {
   invalid_points_.inc();
-  std::uint64_t suppressed = 0;
-  if (invalid_log_limit_.allow(suppressed)) {
-    context_.logger().warn("{} at {} not forecast: {} ({} similar messages suppressed)",
-                           metric.name(), metric.time(), why, suppressed);
-  }
+  invalid_log_limit_.warn(context_.logger(), "{} at {} not forecast: {}", metric.name(),
+                          metric.time(), why);
 }
 
 ForecastProcessor::Series* ForecastProcessor::seriesFor(std::size_t config, const Metric& metric) {

@@ -159,27 +159,17 @@ void NormalizeOptions::describe(Schema<NormalizeOptions>& s) {
            "1e17, i.e. before 1973 as nanoseconds) to nanoseconds.");
   s.option("mappings", &NormalizeOptions::mappings,
            "Renames and drops of tags and fields, applied in order before everything else.");
-  s.check([](const NormalizeOptions& o, const SourceMark&, Diagnostics&) { validate(o); });
-}
-
-void validate(const NormalizeOptions& options) {
-  if (options.pair_style != "v2" && options.pair_style != "legacy") {
-    throw std::invalid_argument("normalize: `pair_style` must be v2 or legacy, not `" +
-                                options.pair_style + "`");
-  }
-  Scale scale{};
-  if (!unitScale(options.time_unit, 0, scale)) {
-    throw std::invalid_argument("normalize: `time_unit` must be auto, s, ms, us or ns, not `" +
-                                options.time_unit + "`");
-  }
-  for (const auto& [from, to] : options.pair_aliases) {
-    const auto slash = to.find('/');
-    if (slash == std::string::npos || slash == 0 || slash + 1 == to.size() ||
-        to.find('/', slash + 1) != std::string::npos) {
-      throw std::invalid_argument("normalize: pair alias `" + from + ": " + to +
-                                  "` must map to BASE/QUOTE");
+  // pair_style and time_unit are checked by their oneOf; the processor trusts what it is given.
+  s.check([](const NormalizeOptions& o, const SourceMark& where, Diagnostics& d) {
+    for (const auto& [from, to] : o.pair_aliases) {
+      const auto slash = to.find('/');
+      if (slash == std::string::npos || slash == 0 || slash + 1 == to.size() ||
+          to.find('/', slash + 1) != std::string::npos) {
+        d.push_back(
+            {where, "normalize: pair alias `" + from + ": " + to + "` must map to BASE/QUOTE"});
+      }
     }
-  }
+  });
 }
 
 namespace detail {
@@ -297,7 +287,7 @@ NormalizeProcessor::NormalizeProcessor(const NormalizeOptions& options, PluginCo
       time_field_(options.time_field),
       time_unit_(options.time_unit),
       fix_metric_time_(options.fix_metric_time),
-      pairs_((validate(options), options)),
+      pairs_(options),
       context_(context),
       unknown_pairs_(context.counter("normalize_unknown_pairs_total",
                                      "Metrics whose pair name was not understood; passed on "
@@ -308,15 +298,6 @@ NormalizeProcessor::NormalizeProcessor(const NormalizeOptions& options, PluginCo
       invalid_times_(context.counter("normalize_invalid_times_total",
                                      "Time fields that could not be read; the metric time is "
                                      "kept and the field left in place.")) {}
-
-template <typename... Args>
-void NormalizeProcessor::warnLimited(fmt::format_string<Args...> format, Args&&... args) {
-  std::uint64_t suppressed = 0;
-  if (!log_limit_.allow(suppressed)) return;
-  std::string message = fmt::format(format, std::forward<Args>(args)...);
-  if (suppressed > 0) message += fmt::format(" ({} similar messages suppressed)", suppressed);
-  context_.logger().warn("{}", message);
-}
 
 void NormalizeProcessor::process(Metric&& metric, Emitter& out) {
   for (const MappingRule& rule : mappings_) {
@@ -374,8 +355,8 @@ void NormalizeProcessor::convertNumbers(Metric& metric) {
       }
     }
     invalid_numbers_.inc();
-    warnLimited("{}: field `{}` = \"{}\" is not {}; left as a string", metric.name(), f.key, *text,
-                want_double ? "a number" : "an integer");
+    log_limit_.warn(context_.logger(), "{}: field `{}` = \"{}\" is not {}; left as a string",
+                    metric.name(), f.key, *text, want_double ? "a number" : "an integer");
   }
 }
 
@@ -389,8 +370,9 @@ void NormalizeProcessor::normalizeTime(Metric& metric) {
         return;
       }
       invalid_times_.inc();
-      warnLimited("{}: time field `{}` cannot be read as RFC 3339 or a number of {}", metric.name(),
-                  time_field_, time_unit_);
+      log_limit_.warn(context_.logger(),
+                      "{}: time field `{}` cannot be read as RFC 3339 or a number of {}",
+                      metric.name(), time_field_, time_unit_);
     }
   }
   if (fix_metric_time_) metric.setTime(detail::fixMetricTime(metric.time()));

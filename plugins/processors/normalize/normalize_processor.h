@@ -101,8 +101,6 @@ std::int64_t fixMetricTime(std::int64_t time);
 
 }  // namespace detail
 
-void validate(const NormalizeOptions& options);
-
 class NormalizeProcessor final : public Processor {
  public:
   NormalizeProcessor(const NormalizeOptions& options, PluginContext& context);
@@ -113,8 +111,6 @@ class NormalizeProcessor final : public Processor {
   void convertNumbers(Metric& metric);
   void normalizeTime(Metric& metric);
   void normalizePair(Metric& metric);
-  template <typename... Args>
-  void warnLimited(fmt::format_string<Args...> format, Args&&... args);
 
   using NameSet = std::unordered_set<std::string, detail::StringHash, detail::StringEq>;
 

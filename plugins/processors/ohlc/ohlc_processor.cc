@@ -23,6 +23,26 @@ std::int64_t windowStart(std::int64_t time, std::int64_t interval) {
   return q * interval;
 }
 
+// Rules across options, run by the schema after binding (the processor trusts what it is given).
+void checkOptions(const OhlcOptions& options) {
+  if (options.intervals.empty()) {
+    throw std::invalid_argument("ohlc: `intervals` needs at least one interval");
+  }
+  for (std::size_t i = 0; i < options.intervals.size(); ++i) {
+    const auto ns = options.intervals[i].count();
+    if (ns < 1'000'000'000 || ns % 1'000'000'000 != 0) {
+      throw std::invalid_argument("ohlc: interval `" + formatDuration(options.intervals[i]) +
+                                  "` must be a whole number of seconds, at least 1s");
+    }
+    for (std::size_t j = 0; j < i; ++j) {
+      if (options.intervals[j] == options.intervals[i]) {
+        throw std::invalid_argument("ohlc: interval `" + formatDuration(options.intervals[i]) +
+                                    "` is listed twice");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void OhlcOptions::describe(Schema<OhlcOptions>& s) {
@@ -46,33 +66,7 @@ void OhlcOptions::describe(Schema<OhlcOptions>& s) {
            "wall clock since its last trade, so its last candle is not held until the next trade.");
   s.option("pass_trades", &OhlcOptions::pass_trades,
            "Pass trade metrics on downstream after aggregating them (false: consume them).");
-  s.check([](const OhlcOptions& o, const SourceMark&, Diagnostics&) { validate(o); });
-}
-
-void validate(const OhlcOptions& options) {
-  if (options.intervals.empty()) {
-    throw std::invalid_argument("ohlc: `intervals` needs at least one interval");
-  }
-  for (std::size_t i = 0; i < options.intervals.size(); ++i) {
-    const auto ns = options.intervals[i].count();
-    if (ns < 1'000'000'000 || ns % 1'000'000'000 != 0) {
-      throw std::invalid_argument("ohlc: interval `" +
-                                  detail::formatDuration(options.intervals[i]) +
-                                  "` must be a whole number of seconds, at least 1s");
-    }
-    for (std::size_t j = 0; j < i; ++j) {
-      if (options.intervals[j] == options.intervals[i]) {
-        throw std::invalid_argument("ohlc: interval `" +
-                                    detail::formatDuration(options.intervals[i]) +
-                                    "` is listed twice");
-      }
-    }
-  }
-  if (options.grace.count() < 0) throw std::invalid_argument("ohlc: `grace` must not be negative");
-  if (options.fill != "none" && options.fill != "previous_close") {
-    throw std::invalid_argument("ohlc: `fill` must be none or previous_close, not `" +
-                                options.fill + "`");
-  }
+  s.check([](const OhlcOptions& o, const SourceMark&, Diagnostics&) { checkOptions(o); });
 }
 
 OhlcProcessor::OhlcProcessor(const OhlcOptions& options, PluginContext& context)
@@ -92,7 +86,6 @@ OhlcProcessor::OhlcProcessor(const OhlcOptions& options, PluginContext& context)
                                       "Trade metrics without a pair tag or a usable numeric price "
                                       "and volume; passed on, not aggregated.")),
       candles_emitted_(context.counter("ohlc_candles_total", "Candle metrics emitted.")) {
-  validate(options);
   for (const auto& interval : options.intervals) {
     interval_ns_.push_back(interval.count());
     interval_labels_.push_back(contract::intervalLabel(interval));
@@ -120,14 +113,11 @@ OhlcProcessor::Series& OhlcProcessor::seriesFor(const std::string* exchange,
 
 void OhlcProcessor::rejectTrade(const Metric& metric, std::string_view why) {
   invalid_trades_.inc();
-  std::uint64_t suppressed = 0;
-  if (invalid_log_limit_.allow(suppressed)) {
-    const std::string* pair = metric.tag("pair");
-    context_.logger().warn(
-        "trade at {} (pair {}) not aggregated: {}; put processors.normalize before ohlc if "
-        "numbers arrive as strings ({} similar messages suppressed)",
-        metric.time(), pair ? *pair : std::string("<none>"), why, suppressed);
-  }
+  const std::string* pair = metric.tag("pair");
+  invalid_log_limit_.warn(context_.logger(),
+                          "trade at {} (pair {}) not aggregated: {}; put processors.normalize "
+                          "before ohlc if numbers arrive as strings",
+                          metric.time(), pair ? std::string_view(*pair) : "<none>", why);
 }
 
 void OhlcProcessor::process(Metric&& metric, Emitter& out) {

@@ -28,9 +28,6 @@ struct OhlcOptions {
   static void describe(Schema<OhlcOptions>& s);
 };
 
-// Throws std::invalid_argument naming the bad option (the factory path has already checked them).
-void validate(const OhlcOptions& options);
-
 class OhlcProcessor final : public Processor {
  public:
   OhlcProcessor(const OhlcOptions& options, PluginContext& context);

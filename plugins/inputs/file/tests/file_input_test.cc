@@ -98,7 +98,7 @@ TEST_F(FileInputTest, LineProtocolAndWholeFileMode) {
   path_ = (dir_ / "in.lp").string();
   append("cpu,host=a usage=1.5,count=3i 100\ncpu,host=b usage=2 200\n");
   auto o = options();
-  o.format = "influx";
+  o.format = codec::Format::kInflux;
   o.tail = false;
   FileInput input(o, context_);
   input.gather(out_);

@@ -2,7 +2,7 @@
 // mock cluster (3 brokers, a process of its own), decoding them and releasing each metric at once
 // (as if every output had stored it), so offsets are stored and committed as in production.
 //
-//   bench_kafka_input --benchmark_min_time=3
+//   bench_input_kafka --benchmark_min_time=3
 
 #include <benchmark/benchmark.h>
 

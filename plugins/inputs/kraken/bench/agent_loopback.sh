@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# End-to-end rate through the whole agent: bench_kraken --serve (a fake exchange streaming N trade
+# End-to-end rate through the whole agent: bench_input_kraken --serve (a fake exchange streaming N trade
 # frames over loopback) -> cvagent (inputs.kraken -> queue -> outputs.discard). Reports the time
 # from the agent's start until outputs.discard has stored N metrics (polled on /metrics every 50 ms).
 # Usage: agent_loopback.sh BUILD_DIR [N]
@@ -9,7 +9,7 @@ n=${2:-500000}
 work=$(mktemp -d /tmp/kraken-agent-bench.XXXXXX)
 pids=()
 trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$work"' EXIT
-"$build/bin/bench_kraken" --serve "$n" >"$work/port" &
+"$build/bin/bench_input_kraken" --serve "$n" >"$work/port" &
 pids+=($!)
 until [[ -s "$work/port" ]]; do sleep 0.05; done
 port=$(cat "$work/port")

@@ -44,7 +44,7 @@ class CountingEmitter final : public cvagent::Emitter {
 };
 
 std::vector<std::string> sessionLines(const char* channel) {
-  std::ifstream in(std::string(KRAKEN_TEST_DATA) + "/ws_v2_session.jsonl");
+  std::ifstream in(CVAGENT_SHARED_TEST_DATA "/kraken/ws_v2_session.jsonl");
   std::vector<std::string> lines;
   std::string line;
   const std::string prefix = std::string("{\"channel\":\"") + channel + "\",\"type\":\"update\"";
@@ -173,8 +173,8 @@ void BM_EndToEndLoopback(benchmark::State& state) {
 }
 BENCHMARK(BM_EndToEndLoopback)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
-// `bench_kraken --serve N`: a stand-alone fast fake exchange for measuring the whole agent. Prints
-// its port, then streams N trade frames to every connection that subscribes
+// `bench_input_kraken --serve N`: a stand-alone fast fake exchange for measuring the whole agent.
+// Prints its port, then streams N trade frames to every connection that subscribes
 // (bench/agent_loopback.sh).
 int serve(std::size_t count) {
   const auto frames = tradeFrames(count, 1);

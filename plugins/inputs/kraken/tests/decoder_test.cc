@@ -25,10 +25,18 @@ using cvagent::testing::CapturingEmitter;
 
 constexpr std::int64_t kRx = 1'795'962'600'000'000'000;
 
+// This plugin's fixtures, and those it shares with other plugins (tests/data/kraken).
+std::string localData(const std::string& name) {
+  return std::string(CVAGENT_TEST_DATA) + "/" + name;
+}
+std::string sharedData(const std::string& name) {
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/kraken/" + name;
+}
+
 // Lines split on '\n' only: the malformed fixture has a line ending in '\r' and one with a NUL.
-std::vector<std::string> readLines(const std::string& name) {
-  std::ifstream in(std::string(KRAKEN_TEST_DATA) + "/" + name, std::ios::binary);
-  EXPECT_TRUE(in) << name;
+std::vector<std::string> readLines(const std::string& path) {
+  std::ifstream in(path, std::ios::binary);
+  EXPECT_TRUE(in) << path;
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(in, line)) lines.push_back(line);
@@ -59,7 +67,7 @@ TEST(KrakenDecoder, SessionRecordingGivesEveryTradeAndTickerOnce) {
   Decoder decoder(sessionConfig());
   CapturingEmitter out;
   std::size_t expected_trades = 0, expected_tickers = 0, acks = 0, heartbeats = 0;
-  for (const auto& line : readLines("ws_v2_session.jsonl")) {
+  for (const auto& line : readLines(sharedData("ws_v2_session.jsonl"))) {
     // Expectations counted independently of the decoder: one trade_id per trade record.
     // Data frames start with their channel; acks mention it inside "result".
     if (line.rfind(R"({"channel":"trade")", 0) == 0) {
@@ -198,7 +206,7 @@ TEST(KrakenDecoder, OhlcCandlesAreStampedWithTheWindowStartAndClosedOnRollover) 
 
 // Every line of ws_v2_malformed.jsonl, with the behaviour ws_v2_malformed.md asks for.
 TEST(KrakenDecoder, MalformedFramesAreRejectedNeverEmittedAsGarbage) {
-  const auto lines = readLines("ws_v2_malformed.jsonl");
+  const auto lines = readLines(localData("ws_v2_malformed.jsonl"));
   ASSERT_EQ(lines.size(), 41u);
   Decoder decoder(sessionConfig());
   CapturingEmitter out;
@@ -278,7 +286,7 @@ TEST(KrakenDecoder, RejectedFrameLeavesNoTradeIdBehind) {
 // The depthcharge captures: real Kraken book frames with real checksums.
 std::vector<std::string> depthchargeFrames(const std::string& name) {
   std::vector<std::string> frames;
-  for (const auto& line : readLines(name)) {
+  for (const auto& line : readLines(localData(name))) {
     const auto pos = line.find("\"frame\": ");
     if (pos == std::string::npos || line.find("\"dir\": \"tx\"") != std::string::npos) continue;
     // The frame is the verbatim text between "frame": and the line's closing brace.
@@ -400,7 +408,7 @@ TEST(KrakenDecoder, BookChecksumFollowsTheDocumentedExample) {
 }
 
 TEST(KrakenRest, ParsesARealTradesResponse) {
-  std::ifstream in(std::string(KRAKEN_TEST_DATA) + "/http_trades.json");
+  std::ifstream in(sharedData("http_trades.json"));
   const std::string body((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
   const RestTradesPage page = parseTradesResponse(body);
   ASSERT_EQ(page.trades.size(), 1000u);

@@ -5,6 +5,7 @@
 set -euo pipefail
 : "${CVAGENT:?CVAGENT must point at the cvagent binary}"
 here=$(cd "$(dirname "$0")" && pwd)
+session="$(cd "$here/../../../../tests/data/kraken" && pwd)/ws_v2_session.jsonl"  # shared fixture
 WORK=$(mktemp -d /tmp/cvagent-kraken-e2e.XXXXXX)
 pids=()
 cleanup() {
@@ -26,7 +27,7 @@ wait_for() {
   done
 }
 
-/usr/bin/python3 "$here/fake_exchange.py" --recording "$here/data/ws_v2_session.jsonl" \
+/usr/bin/python3 "$here/fake_exchange.py" --recording "$session" \
   --drop-after 150 --gap 60 --snapshot-size 5 >"$WORK/fx.out" 2>"$WORK/fx.log" &
 pids+=($!)
 wait_for 20 test -s "$WORK/fx.out" || fail "fake exchange did not start"
@@ -50,7 +51,7 @@ YAML
 agent=$!
 pids+=("$agent")
 
-expected=$(/usr/bin/python3 - "$here/data/ws_v2_session.jsonl" <<'PY'
+expected=$(/usr/bin/python3 - "$session" <<'PY'
 import json, sys
 n = 0
 for line in open(sys.argv[1]):
@@ -69,7 +70,7 @@ sleep 0.5 # a duplicate, if any, would be written by now
 kill -TERM "$agent"
 wait "$agent" || fail "agent exit code $? after SIGTERM"
 
-/usr/bin/python3 - "$here/data/ws_v2_session.jsonl" "$WORK/out.jsonl" <<'PY' || fail "trades differ"
+/usr/bin/python3 - "$session" "$WORK/out.jsonl" <<'PY' || fail "trades differ"
 import collections, json, sys
 want = collections.Counter()
 for line in open(sys.argv[1]):

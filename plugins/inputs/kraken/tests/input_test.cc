@@ -34,13 +34,14 @@ using cvagent::testing::CapturingEmitter;
 using cvagent::testing::TestContext;
 using namespace std::chrono_literals;
 
-const std::string kData = KRAKEN_TEST_DATA;
-const std::string kSession = kData + "/ws_v2_session.jsonl";
+const std::string kData = CVAGENT_TEST_DATA;
+const std::string kSession = std::string(CVAGENT_SHARED_TEST_DATA) + "/kraken/ws_v2_session.jsonl";
 
 class FakeExchange {
  public:
   explicit FakeExchange(std::vector<std::string> args) {
-    args.insert(args.begin(), {"/usr/bin/python3", KRAKEN_FAKE_EXCHANGE, "--recording", kSession});
+    args.insert(args.begin(), {"/usr/bin/python3", CVAGENT_PLUGIN_DIR "/tests/fake_exchange.py",
+                               "--recording", kSession});
     int fds[2];
     if (pipe(fds) != 0) throw std::runtime_error("pipe");
     pid_ = fork();

@@ -14,7 +14,7 @@ namespace cvagent::inputs::rss {
 namespace {
 
 std::string readFile(const std::string& rel) {
-  std::ifstream in(std::string(RSS_BENCH_DATA) + "/feeds/" + rel, std::ios::binary);
+  std::ifstream in(std::string(CVAGENT_SHARED_TEST_DATA) + "/feeds/" + rel, std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   return s.str();

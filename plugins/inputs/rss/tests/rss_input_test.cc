@@ -51,7 +51,7 @@ class RssInputTest : public ::testing::Test {
     return v ? *v : std::string("<absent>");
   }
 
-  test::FeedServer server_;
+  cvagent::test::FeedServer server_;
   fs::path dir_;
   TestContext ctx_{"inputs.rss"};
 };

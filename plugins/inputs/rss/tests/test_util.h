@@ -7,7 +7,7 @@
 namespace cvagent::inputs::rss::test {
 
 inline std::string dataPath(const std::string& rel) {
-  return std::string(RSS_TEST_DATA) + "/" + rel;
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/" + rel;
 }
 
 inline std::string readFile(const std::string& path) {

@@ -1,7 +1,7 @@
 // The producer path of one agent: outputs.kafka's write() of 1000-metric batches into librdkafka's
 // mock cluster (3 brokers, a process of its own), each write waiting for every delivery report.
 //
-//   bench_kafka --benchmark_min_time=3
+//   bench_output_kafka --benchmark_min_time=3
 
 #include <benchmark/benchmark.h>
 
@@ -65,7 +65,8 @@ void BM_ProduceToMockCluster(benchmark::State& state) {
   cvagent::testing::TestContext ctx;
   cvagent::outputs::kafka::KafkaOptions options;
   options.brokers = {cluster.bootstrap()};
-  options.format = state.range(1) ? "influx" : "json";
+  using cvagent::outputs::kafka::KafkaFormat;
+  options.format = state.range(1) ? KafkaFormat::kInflux : KafkaFormat::kJson;
   options.linger = std::chrono::milliseconds(state.range(2));
   cvagent::outputs::kafka::KafkaOutput output(options, ctx);
   output.connect();

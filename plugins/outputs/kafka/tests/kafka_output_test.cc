@@ -126,7 +126,7 @@ TEST(KafkaOutput, InfluxFormatWritesLineProtocol) {
   MockCluster cluster(3, kTopics);
   TestContext ctx;
   auto options = optionsFor(cluster);
-  options.format = "influx";
+  options.format = KafkaFormat::kInflux;
   KafkaOutput output(options, ctx);
   const std::vector<Metric> batch = {trade("BTC/USD", 7)};
   ASSERT_EQ(output.write(batch).status(), WriteStatus::kOk);

@@ -6,7 +6,7 @@
 // worker does; items_per_second is rows stored per second, wall clock (the server does most of
 // the work, in another process).
 //
-//   bench_timescale --benchmark_min_time=2
+//   bench_output_timescale --benchmark_min_time=2
 
 #include <benchmark/benchmark.h>
 

@@ -22,7 +22,7 @@ if [[ -z "${CVAGENT_TEST_PG_URL:-}" ]]; then
   exit 77
 fi
 psql_bin="${CVAGENT_TEST_PG_BIN:-/usr/lib/postgresql/15/bin}/psql"
-data=$(cd "$(dirname "$0")/testdata" && pwd)
+data=$(cd "$(dirname "$0")/../../../../tests/data/kraken" && pwd)  # fixtures shared by plugins
 work=$(mktemp -d /tmp/cvagent-timescale-e2e.XXXXXX)
 db="cvagent_e2e_$$"
 base="${CVAGENT_TEST_PG_URL%/*}"

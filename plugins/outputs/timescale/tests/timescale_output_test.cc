@@ -423,7 +423,7 @@ TEST_P(TimescaleOutputTest, HourlyViewsAggregateByEventTime) {
 // The Kraken v2 recording's trades and tickers as the kraken input emits them.
 std::vector<Metric> recordingMetrics() {
   std::vector<Metric> out;
-  std::ifstream in(CVAGENT_TIMESCALE_TESTDATA "/ws_v2_session.jsonl");
+  std::ifstream in(CVAGENT_SHARED_TEST_DATA "/kraken/ws_v2_session.jsonl");
   EXPECT_TRUE(in) << "missing test data";
   simdjson::dom::parser parser;
   std::string line;

@@ -23,7 +23,7 @@ q() { "$psql_bin" "$url" -qAt -v ON_ERROR_STOP=1 -c "$1"; }
 "$psql_bin" "$CVAGENT_TEST_PG_URL" -qAt -c "CREATE DATABASE $db" >/dev/null
 
 # Kraken's REST OHLC rows as closed 1m candle metrics (the last row is the open minute).
-/usr/bin/python3 - "$CVAGENT_SOURCE_DIR/plugins/processors/ohlc/tests/data/http_ohlc.json" \
+/usr/bin/python3 - "$CVAGENT_SOURCE_DIR/tests/data/kraken/http_ohlc.json" \
   "$work/candles.jsonl" <<'PY'
 import json, sys
 rows = json.load(open(sys.argv[1]))["result"]["XBTUSDT"][:-1]

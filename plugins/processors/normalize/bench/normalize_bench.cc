@@ -1,6 +1,6 @@
 // Throughput of processors.normalize on in-memory metrics, one core.
 //
-//   bench_normalize --benchmark_min_time=1
+//   bench_processor_normalize --benchmark_min_time=1
 
 #include <benchmark/benchmark.h>
 

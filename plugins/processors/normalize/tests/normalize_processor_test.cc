@@ -7,6 +7,7 @@
 #include <map>
 #include <string>
 
+#include "cvagent/testing/bind_options.h"
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
@@ -18,7 +19,11 @@ using cvagent::testing::CapturingEmitter;
 using cvagent::testing::MetricBuilder;
 using cvagent::testing::TestContext;
 
-std::string dataPath(const char* name) { return std::string(NORMALIZE_TEST_DATA_DIR) + "/" + name; }
+std::string dataPath(const char* name) { return std::string(CVAGENT_TEST_DATA) + "/" + name; }
+// Fixtures shared with other plugins (tests/data/kraken).
+std::string sharedPath(const char* name) {
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/kraken/" + name;
+}
 
 struct Harness {
   explicit Harness(const NormalizeOptions& options) : processor(options, context) {}
@@ -286,16 +291,12 @@ TEST(NormalizeMappings, RenamesAndDropsRunFirstAndRespectTheMetricName) {
 }
 
 TEST(NormalizeConfig, RejectsBadValues) {
-  NormalizeOptions o;
-  o.pair_style = "v3";
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  o = NormalizeOptions{};
-  o.time_unit = "minutes";
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  o = NormalizeOptions{};
-  o.pair_aliases = {{"XBTUSD", "BTCUSD"}};
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  EXPECT_NO_THROW(validate(NormalizeOptions{}));
+  using cvagent::testing::bindOptions;
+  EXPECT_THROW(bindOptions<NormalizeOptions>("pair_style: v3"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<NormalizeOptions>("time_unit: minutes"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<NormalizeOptions>("pair_aliases: {XBTUSD: BTCUSD}"),
+               std::invalid_argument);
+  EXPECT_NO_THROW(bindOptions<NormalizeOptions>(""));
 }
 
 // --- recordings ------------------------------------------------------------------------------
@@ -366,7 +367,7 @@ TEST(NormalizeRecordings, KrakenV1TradeSession) {
 // REST /0/public/Trades (2025): the result key `XBTUSDT` and float epoch-second times.
 TEST(NormalizeRecordings, KrakenRestTradesKeyAndTimes) {
   simdjson::dom::parser parser;
-  simdjson::padded_string json = simdjson::padded_string::load(dataPath("http_trades.json"));
+  simdjson::padded_string json = simdjson::padded_string::load(sharedPath("http_trades.json"));
   simdjson::dom::element doc = parser.parse(json);
   NormalizeOptions o;
   o.time_field = "time";

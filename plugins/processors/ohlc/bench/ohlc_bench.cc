@@ -1,6 +1,6 @@
 // Throughput of processors.ohlc on in-memory trades: 50 pairs x 3 intervals on one core.
 //
-//   bench_ohlc --benchmark_min_time=1
+//   bench_processor_ohlc --benchmark_min_time=1
 
 #include <benchmark/benchmark.h>
 

@@ -5,10 +5,11 @@
 set -euo pipefail
 : "${CVAGENT:?CVAGENT must point at the cvagent binary}"
 data=$(cd "$(dirname "$0")/data" && pwd)
+shared=$(cd "$(dirname "$0")/../../../../tests/data" && pwd)  # fixtures shared by plugins
 work=$(mktemp -d /tmp/cvagent-ohlc-e2e.XXXXXX)
 trap 'rm -rf "$work"' EXIT
 
-/usr/bin/python3 - "$data/ws_v2_session.jsonl" "$work/trades.jsonl" <<'PY'
+/usr/bin/python3 - "$shared/kraken/ws_v2_session.jsonl" "$work/trades.jsonl" <<'PY'
 import json, sys
 with open(sys.argv[1]) as f, open(sys.argv[2], "w") as out:
     for line in f:

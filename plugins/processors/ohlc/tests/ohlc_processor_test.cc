@@ -10,6 +10,7 @@
 #include <set>
 #include <tuple>
 
+#include "cvagent/testing/bind_options.h"
 #include "cvagent/testing/capturing_emitter.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/testing/test_context.h"
@@ -28,7 +29,11 @@ constexpr std::int64_t kMinute = 60 * kSecond;
 // 2026-11-24T14:27:00Z, a minute boundary.
 constexpr std::int64_t kT0 = 1'795'530'420 * kSecond;
 
-std::string dataPath(const char* name) { return std::string(OHLC_TEST_DATA_DIR) + "/" + name; }
+std::string dataPath(const char* name) { return std::string(CVAGENT_TEST_DATA) + "/" + name; }
+// Fixtures shared with other plugins (tests/data/kraken).
+std::string sharedPath(const char* name) {
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/kraken/" + name;
+}
 
 Metric trade(std::string_view pair, std::int64_t time, double price, double volume,
              std::int64_t id = 0) {
@@ -105,7 +110,7 @@ bool near(double a, double b, double rel = 1e-12) {
 // --- recordings --------------------------------------------------------------------------------
 
 TEST(OhlcGolden, WsV2SessionMatchesIndependentlyComputedCandles) {
-  const auto trades = testing::loadWsV2Trades(dataPath("ws_v2_session.jsonl"));
+  const auto trades = testing::loadWsV2Trades(sharedPath("ws_v2_session.jsonl"));
   ASSERT_GT(trades.size(), 300u);
   Harness h(options({1min, 5min}, 2s));
   for (const auto& t : trades) h.feed(t);
@@ -150,8 +155,8 @@ TEST(OhlcGolden, WsV2SessionMatchesIndependentlyComputedCandles) {
 // http_trades.json (the last 1000 XBTUSDT trades) and http_ohlc.json (720 one-minute rows) were
 // recorded together: every minute fully covered by the trades must come out as Kraken printed it.
 TEST(OhlcGolden, RestTradesAgreeWithRestOhlcOverTheSameMinutes) {
-  const auto trades = testing::loadRestTrades(dataPath("http_trades.json"), "XBT/USDT");
-  const auto rows = testing::loadRestOhlc(dataPath("http_ohlc.json"));
+  const auto trades = testing::loadRestTrades(sharedPath("http_trades.json"), "XBT/USDT");
+  const auto rows = testing::loadRestOhlc(sharedPath("http_ohlc.json"));
   ASSERT_EQ(trades.size(), 1000u);
   OhlcOptions o = options({1min}, 0s);
   o.fill = "previous_close";
@@ -435,13 +440,13 @@ TEST(Ohlc, PassTradesFalseConsumesTrades) {
 }
 
 TEST(Ohlc, RejectsBadIntervals) {
-  EXPECT_THROW(validate(options({500ms}, 0s)), std::invalid_argument);
-  EXPECT_THROW(validate(options({1min, 1min}, 0s)), std::invalid_argument);
-  EXPECT_THROW(validate(options({}, 0s)), std::invalid_argument);
-  OhlcOptions o = options({1min}, 0s);
-  o.fill = "zero";
-  EXPECT_THROW(validate(o), std::invalid_argument);
-  EXPECT_NO_THROW(validate(options({1min, 5min, 15min, 1h, 24h}, 2s)));
+  using cvagent::testing::bindOptions;
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: [500ms]\ngrace: 0s"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: [1m, 1m]\ngrace: 0s"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: []\ngrace: 0s"), std::invalid_argument);
+  EXPECT_THROW(bindOptions<OhlcOptions>("intervals: [1m]\ngrace: 0s\nfill: zero"),
+               std::invalid_argument);
+  EXPECT_NO_THROW(bindOptions<OhlcOptions>("intervals: [1m, 5m, 15m, 1h, 24h]\ngrace: 2s"));
 }
 
 // --- many pairs, and a reference computation

@@ -18,7 +18,7 @@ namespace cvagent::processors::sentiment {
 namespace {
 
 std::vector<std::string> articles() {
-  std::ifstream in(SENTIMENT_BENCH_TEXT);
+  std::ifstream in(CVAGENT_PLUGIN_DIR "/bench/article_text.txt");
   std::stringstream s;
   s << in.rdbuf();
   // One "article" per 6 lines (headline + paragraphs), as the fixture pages are.
@@ -61,11 +61,12 @@ BENCHMARK(BM_VaderScore);
 // The headline model alone (features + logistic regression), on the 9,543 training headlines
 // (mean ~86 bytes, most with a t.co link): bytes/s is the scoring throughput per core.
 void BM_HeadlineScore(benchmark::State& state) {
-  std::ifstream in(SENTIMENT_BENCH_HEADLINES, std::ios::binary);
+  std::ifstream in(CVAGENT_PLUGIN_DIR "/data/twitter-financial-news_train.csv", std::ios::binary);
   std::stringstream s;
   s << in.rdbuf();
   std::vector<std::string> texts;
-  for (auto& row : training::parseLabelledCsv(s.str(), SENTIMENT_BENCH_HEADLINES)) {
+  for (auto& row : training::parseLabelledCsv(
+           s.str(), CVAGENT_PLUGIN_DIR "/data/twitter-financial-news_train.csv")) {
     texts.push_back(std::move(row.text));
   }
   HeadlineScorer scorer(HeadlineModel::builtin());

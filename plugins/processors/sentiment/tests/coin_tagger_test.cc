@@ -12,7 +12,7 @@ using Tickers = std::vector<std::string>;
 
 TEST(CoinTagger, TagsTheAuthoredFixtureItemsAsExpected) {
   simdjson::dom::parser parser;
-  const std::string json = test::readFile(test::dataPath("expected-authored.json"));
+  const std::string json = test::readFile(test::cryptoFeedPath("expected-authored.json"));
   simdjson::dom::element doc = parser.parse(json);
   CoinTagger tagger(defaultAliasTable());
   int checked = 0;

@@ -1,6 +1,6 @@
 #!/usr/bin/env bash
 # e2e: cvagent --once with inputs.rss -> processors.sentiment -> outputs.file against the local
-# feed server (plugins/inputs/rss/tests/feed_server.py serving the authored crypto feeds and pages).
+# feed server (tests/fakes/feed_server.py serving the authored crypto feeds and pages of tests/data).
 set -euo pipefail
 : "${CVAGENT:?}" "${FEED_SERVER:?}" "${FEED_DATA:?}"
 WORK=$(mktemp -d /tmp/cvagent-e2e-news.XXXXXX)

@@ -23,11 +23,11 @@ namespace {
 using cvagent::testing::CapturingEmitter;
 using cvagent::testing::MetricBuilder;
 using cvagent::testing::TestContext;
-using test::dataPath;
+using test::cryptoFeedPath;
 using test::readFile;
 
 std::string pluginData(const std::string& name) {
-  return std::string(SENTIMENT_PLUGIN_DIR) + "/data/" + name;
+  return std::string(CVAGENT_PLUGIN_DIR) + "/data/" + name;
 }
 
 Metric headline(std::string title, std::int64_t time_ns = 1'741'621'330'000'000'000) {
@@ -258,7 +258,7 @@ TEST(HeadlineTraining, CommittedModelIsWhatTheTrainingCommandProduces) {
 // to VADER with the crypto lexicon on the same items.
 TEST(HeadlineModel, AuthoredCryptoFeeds) {
   simdjson::dom::parser parser;
-  const std::string json = readFile(dataPath("expected-authored.json"));
+  const std::string json = readFile(cryptoFeedPath("expected-authored.json"));
   simdjson::dom::element doc = parser.parse(json);
   HeadlineScorer scorer(HeadlineModel::builtin());
   std::vector<HeadlineClass> truth;

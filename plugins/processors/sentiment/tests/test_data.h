@@ -14,7 +14,12 @@ inline std::string readFile(const std::string& path) {
 }
 
 inline std::string dataPath(const std::string& name) {
-  return std::string(SENTIMENT_TEST_DATA) + "/" + name;
+  return std::string(CVAGENT_TEST_DATA) + "/" + name;
+}
+
+// The authored crypto feeds and article texts, shared with inputs.rss (tests/data/feeds/crypto).
+inline std::string cryptoFeedPath(const std::string& name) {
+  return std::string(CVAGENT_SHARED_TEST_DATA) + "/feeds/crypto/" + name;
 }
 
 }  // namespace cvagent::processors::sentiment::test

@@ -16,6 +16,7 @@
 namespace cvagent::processors::sentiment {
 namespace {
 
+using test::cryptoFeedPath;
 using test::dataPath;
 using test::readFile;
 
@@ -104,7 +105,7 @@ TEST(Vader, ReadmeExamples) {
 // title, description and both.
 TEST(Vader, MatchesTheReferenceOnTheAuthoredCryptoFeedItems) {
   simdjson::dom::parser parser;
-  const std::string json = readFile(dataPath("expected-authored.json"));
+  const std::string json = readFile(cryptoFeedPath("expected-authored.json"));
   simdjson::dom::element doc = parser.parse(json);
   VaderScorer scorer(VaderLexicons::builtin());
   int checked = 0;
@@ -125,7 +126,7 @@ TEST(Vader, MatchesTheReferenceOnTheAuthoredCryptoFeedItems) {
 // The five article pages' expected texts (several paragraphs, quotes, "but"), joined by spaces.
 TEST(Vader, MatchesTheReferenceOnWholeArticleTexts) {
   simdjson::dom::parser parser;
-  const std::string json = readFile(dataPath("expected-authored.json"));
+  const std::string json = readFile(cryptoFeedPath("expected-authored.json"));
   simdjson::dom::element doc = parser.parse(json);
   VaderScorer scorer(VaderLexicons::builtin());
   int checked = 0;
@@ -133,7 +134,7 @@ TEST(Vader, MatchesTheReferenceOnWholeArticleTexts) {
     if (!bool(item["has_article_page"])) continue;
     std::string rel{std::string_view(item["article_expected_text"])};
     rel = rel.substr(rel.find("site/") + 5);
-    std::istringstream lines(readFile(dataPath("articles/" + rel)));
+    std::istringstream lines(readFile(cryptoFeedPath("site/" + rel)));
     std::string line;
     std::string text;
     while (std::getline(lines, line)) text += (text.empty() ? "" : " ") + line;
@@ -187,7 +188,7 @@ TEST(Vader, ExtensionLexiconErrorsNameTheLine) {
 
 TEST(Vader, CryptoLexiconMovesScoresTowardsTheIntendedPolarity) {
   simdjson::dom::parser parser;
-  const std::string json = readFile(dataPath("expected-authored.json"));
+  const std::string json = readFile(cryptoFeedPath("expected-authored.json"));
   simdjson::dom::element doc = parser.parse(json);
   VaderScorer plain(VaderLexicons::builtin(), VaderScorer::Config{true});
   VaderLexicons lex = VaderLexicons::builtin();

@@ -1,22 +1,26 @@
 #pragma once
-// Concurrent HTTP GETs with libcurl's multi interface: bounded concurrency, a politeness delay
-// per host, conditional requests, size limits, bounded redirects, gzip, http/https only, and an
-// abort that works from another thread.
+// The one HTTP client of the plugins (plugins/common/http, library cvagent_common_http): GETs with
+// libcurl's multi interface, hardened by default: timeouts, TLS verified, a body size limit,
+// bounded redirects, http/https only (redirects too), gzip, a user agent, errors that say what
+// went wrong. Concurrent requests with a politeness delay per host, conditional requests
+// (ETag / Last-Modified), and an abort that works from another thread.
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <mutex>
 #include <string>
+#include <utility>
 #include <vector>
 
-namespace cvagent::inputs::rss {
+namespace cvagent::common::http {
 
 struct HttpRequest {
   std::string url;
-  std::string etag;           // sent as If-None-Match when set
-  std::string last_modified;  // sent as If-Modified-Since when set
-  std::uint64_t max_bytes = 0;
+  std::string etag;                            // sent as If-None-Match when set
+  std::string last_modified;                   // sent as If-Modified-Since when set
+  std::uint64_t max_bytes = kDefaultMaxBytes;  // larger bodies fail; 0: no limit
+  static constexpr std::uint64_t kDefaultMaxBytes = 64 << 20;
 };
 
 struct HttpResponse {
@@ -28,6 +32,8 @@ struct HttpResponse {
   std::string effective_url;
   std::string error;  // set when the transfer failed (or the body was too large)
   bool ok() const { return error.empty() && status >= 200 && status < 300; }
+  // What went wrong, for a message: the transfer error, else "HTTP <status>"; "" when ok().
+  std::string problem() const;
 };
 
 struct HttpSettings {
@@ -41,6 +47,8 @@ struct HttpSettings {
   // Minimum time between the end of one request to a host and the start of the next one; with
   // a non-zero delay a host also gets one request at a time.
   std::chrono::milliseconds per_host_delay{0};
+  // Also aborts transfers in flight when it becomes true (an input's own stop flag); may be null.
+  const std::atomic<bool>* cancelled = nullptr;
 };
 
 class HttpClient {
@@ -53,6 +61,7 @@ class HttpClient {
   // Fetches all; responses in request order. Returns early (unfinished ones with error
   // "aborted") once abort() is called.
   std::vector<HttpResponse> fetchAll(const std::vector<HttpRequest>& requests);
+  HttpResponse get(const HttpRequest& request) { return std::move(fetchAll({request}).front()); }
 
   // Thread-safe; sticky.
   void abort();
@@ -67,4 +76,4 @@ class HttpClient {
   void* multi_ = nullptr;  // the CURLM of the running fetchAll, for wake-ups
 };
 
-}  // namespace cvagent::inputs::rss
+}  // namespace cvagent::common::http

@@ -7,7 +7,7 @@
 #include <map>
 #include <memory>
 
-namespace cvagent::inputs::rss {
+namespace cvagent::common::http {
 namespace {
 
 using Clock = std::chrono::steady_clock;
@@ -29,6 +29,7 @@ struct Transfer {
   std::string host;
   bool too_large = false;
   const std::atomic<bool>* aborted = nullptr;
+  const std::atomic<bool>* cancelled = nullptr;
   char error[CURL_ERROR_SIZE] = {};
 };
 
@@ -80,10 +81,16 @@ std::size_t onHeader(char* data, std::size_t size, std::size_t n, void* user) {
 
 int onProgress(void* user, curl_off_t, curl_off_t, curl_off_t, curl_off_t) {
   const auto* t = static_cast<Transfer*>(user);
-  return t->aborted->load() ? 1 : 0;
+  return t->aborted->load() || (t->cancelled != nullptr && t->cancelled->load()) ? 1 : 0;
 }
 
 }  // namespace
+
+std::string HttpResponse::problem() const {
+  if (!error.empty()) return error;
+  if (ok()) return std::string();
+  return "HTTP " + std::to_string(status);
+}
 
 HttpClient::HttpClient(HttpSettings settings) : settings_(std::move(settings)) { globalInit(); }
 
@@ -123,6 +130,7 @@ std::vector<HttpResponse> HttpClient::fetchAll(const std::vector<HttpRequest>& r
     t->response = &responses[i];
     t->host = hostOf(requests[i].url);
     t->aborted = &aborted_;
+    t->cancelled = settings_.cancelled;
     pending.push_back(t.get());
     transfers.push_back(std::move(t));
   }
@@ -200,7 +208,10 @@ std::vector<HttpResponse> HttpClient::fetchAll(const std::vector<HttpRequest>& r
     host_ready[t->host] = Clock::now() + settings_.per_host_delay;
   };
 
-  while ((!pending.empty() || active > 0) && !aborted_.load()) {
+  const auto stopping = [&] {
+    return aborted_.load() || (settings_.cancelled != nullptr && settings_.cancelled->load());
+  };
+  while ((!pending.empty() || active > 0) && !stopping()) {
     const auto now = Clock::now();
     auto next_ready = Clock::time_point::max();
     for (auto it = pending.begin(); it != pending.end() && active < settings_.max_concurrency;) {
@@ -253,4 +264,4 @@ std::vector<HttpResponse> HttpClient::fetchAll(const std::vector<HttpRequest>& r
   return responses;
 }
 
-}  // namespace cvagent::inputs::rss
+}  // namespace cvagent::common::http

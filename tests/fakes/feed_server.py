@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Local HTTP server for the inputs.rss tests (Debian's python3, standard library only).
+"""Local HTTP server for the tests of inputs.rss and processors.sentiment (Debian's python3, standard library only).
 
 Usage: feed_server.py DATA_DIR  -> prints "PORT <n>" on stdout once listening on 127.0.0.1:0.
 

@@ -1,6 +1,7 @@
 #pragma once
-// Starts tests/feed_server.py (Debian's /usr/bin/python3) on a free loopback port for one test
-// and stops it afterwards.
+// Starts tests/fakes/feed_server.py (Debian's /usr/bin/python3), serving tests/data, on a free
+// loopback port for one test and stops it afterwards. For tests of plugins and plugins/common
+// (the definitions come from cvagent_add_plugin's TESTS).
 
 #include <curl/curl.h>
 #include <signal.h>
@@ -11,7 +12,7 @@
 #include <stdexcept>
 #include <string>
 
-namespace cvagent::inputs::rss::test {
+namespace cvagent::test {
 
 class FeedServer {
  public:
@@ -23,8 +24,8 @@ class FeedServer {
       ::dup2(fds[1], STDOUT_FILENO);
       ::close(fds[0]);
       ::close(fds[1]);
-      ::execl("/usr/bin/python3", "python3", RSS_TEST_SERVER, RSS_TEST_DATA,
-              static_cast<char*>(nullptr));
+      ::execl("/usr/bin/python3", "python3", CVAGENT_TEST_FAKES "/feed_server.py",
+              CVAGENT_SHARED_TEST_DATA, static_cast<char*>(nullptr));
       ::_exit(127);
     }
     ::close(fds[1]);
@@ -75,4 +76,4 @@ class FeedServer {
   int port_ = 0;
 };
 
-}  // namespace cvagent::inputs::rss::test
+}  // namespace cvagent::test
