@@ -259,7 +259,7 @@ std::string intervalLabel(std::chrono::nanoseconds interval) {
   if (interval.count() != 0 && interval % kWeek == std::chrono::nanoseconds::zero()) {
     return std::to_string(interval / kWeek) + "w";
   }
-  return detail::formatDuration(interval);
+  return formatDuration(interval);
 }
 
 std::string cleanCoinList(std::string_view coins) {

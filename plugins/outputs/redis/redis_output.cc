@@ -241,9 +241,10 @@ Endpoint resolveEndpoint(const RedisOptions& options) {
   if (!options.username.empty()) e.username = options.username;
   if (!options.password.empty()) e.password = options.password.reveal();
   if (!options.password_file.empty()) {
-    std::string error;
-    if (!detail::readSecretFile(options.password_file, e.password, error)) {
-      throw std::invalid_argument("password_file: " + error);
+    try {
+      e.password = Secret::fromFile(options.password_file).reveal();
+    } catch (const std::invalid_argument& error) {
+      throw std::invalid_argument(std::string("password_file: ") + error.what());
     }
   }
   return e;
@@ -376,7 +377,11 @@ void RedisOutput::addArg(std::string_view arg) {
 void RedisOutput::appendLatest(const Metric& metric) {
   key_text_.clear();
   key_.render(metric, key_text_);
-  beginCommand(5 + 2 * metric.fields().size());
+  // A field named `time` would overwrite the event time the script compares: left out.
+  const auto stored =
+      static_cast<std::size_t>(std::count_if(metric.fields().begin(), metric.fields().end(),
+                                             [](const Field& f) { return f.key != "time"; }));
+  beginCommand(5 + 2 * stored);
   addArg("EVALSHA");
   addArg(script_sha_);
   addArg("1");
@@ -384,6 +389,7 @@ void RedisOutput::appendLatest(const Metric& metric) {
   char digits[24];
   addArg({digits, std::to_chars(digits, digits + sizeof(digits), metric.time()).ptr});
   for (const auto& field : metric.fields()) {
+    if (field.key == "time") continue;
     addArg(field.key);
     if (const auto* text = std::get_if<std::string>(&field.value)) {
       addArg(*text);

@@ -95,6 +95,15 @@ TEST_F(RedisOutputTest, LatestHashHoldsTheNewestEventOnly) {
   ASSERT_EQ(out.write(by_a_nanosecond).status(), WriteStatus::kOk);
   EXPECT_EQ(str(client.run("HGET %s last", "cvagent:ticker:BTC/USD").r.get()), "96000.0");
   EXPECT_EQ(client.run("HLEN %s", "cvagent:ticker:BTC/USD")->integer, 4);
+
+  // A field named `time` does not take the event time's place.
+  Metric odd = ticker("BTC/USD", kT0 + 3'000'000'000, 97000.0);
+  odd.setField("time", std::int64_t{1});
+  ASSERT_EQ(out.write(std::vector<Metric>{odd}).status(), WriteStatus::kOk);
+  EXPECT_EQ(str(client.run("HGET %s time", "cvagent:ticker:BTC/USD").r.get()),
+            std::to_string(kT0 + 3'000'000'000));
+  ASSERT_EQ(out.write(by_a_nanosecond).status(), WriteStatus::kOk);
+  EXPECT_EQ(str(client.run("HGET %s last", "cvagent:ticker:BTC/USD").r.get()), "97000.0");
 }
 
 TEST_F(RedisOutputTest, StreamEntriesEqualWhatWasSentAndAReplayAddsNothing) {

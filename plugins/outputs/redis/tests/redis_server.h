@@ -3,9 +3,7 @@
 // socket, append-only with fsync on every write so a SIGKILLed server keeps what it acknowledged.
 
 #include <hiredis/hiredis.h>
-#include <netinet/in.h>
 #include <signal.h>
-#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -18,22 +16,9 @@
 #include <thread>
 #include <vector>
 
-namespace cvagent::outputs::redis::testing {
+#include "free_port.h"
 
-inline int freeLoopbackPort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("cannot find a free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+namespace cvagent::outputs::redis::testing {
 
 inline std::string redisServerBinary() {
   const char* bin = std::getenv("CVAGENT_TEST_REDIS_SERVER");
@@ -53,7 +38,7 @@ class RedisServer {
            ("cvagent-redis-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
-    port_ = freeLoopbackPort();
+    port_ = cvagent::testing::freeLoopbackPort();
     start();
   }
   ~RedisServer() {
