@@ -918,7 +918,7 @@ TEST_F(RuntimeTest, DiskFullMakesTheOutputDegradedAndLosesNothingWritten) {
 inputs:
   - seq: {count: 20, track: true, interval: 2ms}
 outputs:
-  - record: {name: full, batch_size: 10, gated: true, buffer: {type: disk}}
+  - record: {name: full, batch_size: 10, gated: true, buffer: {type: disk, when_full: drop_oldest}}
 )");
   // RLIMIT_FSIZE makes writes past 64 KiB fail with EFBIG, as a full disk fails with ENOSPC.
   rlimit saved{};

@@ -175,6 +175,7 @@ void OutputWorker::takeBatch() {
 }
 
 void OutputWorker::pushToDisk(std::vector<Metric>& metrics) {
+  const std::size_t metrics_count = metrics.size();
   const std::size_t stored = disk_->append(metrics);
   // On disk counts as delivered (the disk buffer's promise): the input may move on.
   for (std::size_t i = 0; i < stored; ++i) metrics[i].setDelivery(nullptr);
@@ -186,6 +187,8 @@ void OutputWorker::pushToDisk(std::vector<Metric>& metrics) {
                    : "stopping while the disk buffer was full");
   }
   metrics.clear();
+  // A disk that fails, or drops, show on /health now, not at the watchdog's next refresh.
+  if (stored < metrics_count || disk_full) refreshHealth();
   const std::size_t unread = static_cast<std::size_t>(disk_->unread());
   buffer_gauge_.Set(static_cast<double>(unread + inflight_.load()));
   if (unread >= batch_size_) {

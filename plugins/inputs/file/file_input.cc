@@ -186,8 +186,7 @@ void FileInput::handleLine(std::string_view line, const OpenFile& file, Emitter&
   std::string error;
   if (!codec::parse(format_, line, metric, error, context_.clock().nowNanos())) {
     bad_lines_.inc();
-    bad_line_log_.warn(context_.logger(), "{}:{}: skipped a line: {}", file.name, file.line,
-                       error);
+    bad_line_log_.warn(context_.logger(), "{}:{}: skipped a line: {}", file.name, file.line, error);
     return;
   }
   if (ledger_) {
@@ -201,8 +200,8 @@ void FileInput::handleLine(std::string_view line, const OpenFile& file, Emitter&
 void FileInput::skipLongLine(const OpenFile& file, std::int64_t at) {
   long_lines_.inc();
   long_line_log_.warn(context_.logger(),
-                      "{}:{}: skipped a line longer than max_line_bytes ({}) at byte {}",
-                      file.name, file.line, options_.max_line_bytes, at);
+                      "{}:{}: skipped a line longer than max_line_bytes ({}) at byte {}", file.name,
+                      file.line, options_.max_line_bytes, at);
 }
 
 bool FileInput::readToEnd(OpenFile& file, Emitter& out) {

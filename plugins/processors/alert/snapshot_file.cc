@@ -144,8 +144,8 @@ bool readSnapshot(const std::string& path, std::vector<SnapshotRule>& rules, std
       if (!parseInt(parts[3], flag)) return bad();
       s.fired_up = flag != 0;
       if (!parseInt(parts[4], s.last_fired) || !parseInt(parts[5], s.latest) ||
-          !parseInt(parts[6], s.last_seen_wall) ||
-          !parseDouble(parts[7], s.last_value) || !parseInt(parts[8], flag)) {
+          !parseInt(parts[6], s.last_seen_wall) || !parseDouble(parts[7], s.last_value) ||
+          !parseInt(parts[8], flag)) {
         return bad();
       }
       s.has_value = flag != 0;

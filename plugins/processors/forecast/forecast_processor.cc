@@ -149,8 +149,7 @@ void validate(const ForecastOptions& options) {
           horizon.count() / s.step.count() > kMaxHorizonSteps) {
         throw std::invalid_argument("forecast: horizon `" + label +
                                     "` must be a whole number of steps (at most 10000) of the `" +
-                                    s.metric + "` series' step `" + formatDuration(s.step) +
-                                    "`");
+                                    s.metric + "` series' step `" + formatDuration(s.step) + "`");
       }
     }
   }

@@ -13,8 +13,10 @@ if [[ -z "${CVAGENT_TEST_PG_BIN:-}" ]]; then
   exit 77
 fi
 here=$(cd "$(dirname "$0")" && pwd)
-root=$(cd "$here/../../../.." && pwd)
+root=$(cd "$here/../.." && pwd)
+# An e2e of the core's disk buffer with two plugins: inputs.kraken's fake exchange feeds it.
 kraken_tests="$root/plugins/inputs/kraken/tests"
+session="$root/tests/data/kraken/ws_v2_session.jsonl"
 source "$root/tests/e2e/lib.sh" # WORK, cleanup_pids, fail, wait_for, free_port
 work=$WORK
 chmod 755 "$work" # the private PostgreSQL runs as the postgres user
@@ -32,14 +34,14 @@ metric() { # metric NAME PLUGIN: its value on /metrics, 0 when absent
   scrape | awk -v n="$1" -v p="plugin=\"$2\"" '$1 ~ "^"n"[{]" && index($1, p) { v = $2 } END { print v + 0 }'
 }
 
-expected=$(/usr/bin/python3 - "$kraken_tests/data/ws_v2_session.jsonl" <<'PY'
+expected=$(/usr/bin/python3 - "$session" <<'PY'
 import json, sys
 print(len({(e["symbol"], e["trade_id"]) for m in map(json.loads, open(sys.argv[1]))
            if m.get("channel") == "trade" for e in m["data"]}))
 PY
 )
 
-/usr/bin/python3 "$kraken_tests/fake_exchange.py" --recording "$kraken_tests/data/ws_v2_session.jsonl" \
+/usr/bin/python3 "$kraken_tests/fake_exchange.py" --recording "$session" \
   >"$work/fx.out" 2>"$work/fx.log" &
 fx=$!
 cleanup_pids+=("$fx")
