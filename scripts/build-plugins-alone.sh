@@ -15,6 +15,9 @@ jobs=${CVAGENT_JOBS:-$(nproc)}
 launcher=()
 if command -v ccache >/dev/null; then
   launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  # Paths below the repository are hashed relative to it, so the SDK's objects compiled for one
+  # plugin's build dir are hits for the next one.
+  export CCACHE_BASEDIR=${CCACHE_BASEDIR:-$root}
 fi
 
 plugins=("$@")
