@@ -261,6 +261,12 @@ void TimescaleOutput::openConnection() {
     connection->set_variable("statement_timeout",
                              std::to_string(options_.statement_timeout.count()));
     connection->set_client_encoding("UTF8");
+    // Whether continuous aggregates may need a refresh for late rows. Here, before the notice
+    // handler exists: a throw must leave nothing registered with the connection it destroys.
+    pqxx::nontransaction tx(*connection);
+    has_timescale_ =
+        tx.exec1("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")[0]
+            .as<bool>();
   } catch (const std::exception& e) {
     // libpq's message names host and port, never the password.
     throw std::runtime_error(
@@ -272,12 +278,6 @@ void TimescaleOutput::openConnection() {
   const int version = connection->server_version();  // 150020 for 15.20
   context_.logger().info("connected to {} (PostgreSQL {}.{})", conninfo_.redacted, version / 10000,
                          version % 10000);
-  {
-    pqxx::nontransaction tx(*connection);
-    has_timescale_ =
-        tx.exec1("SELECT EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb')")[0]
-            .as<bool>();
-  }
   connection_ = std::move(connection);
   registration.keep = true;
   context_.setHealth(HealthState::kOk, "connected");
