@@ -23,7 +23,8 @@ namespace cvagent::contract {
 // Other metrics get the generic JSON-lines form (codec::appendJson).
 void appendJson(const Metric& metric, std::string& out);
 
-// Reads a Kafka shape of `kind` (one of kinds()) back into a metric. False with a reason on malformed input.
+// Reads a Kafka shape of `kind` (one of kinds()) back into a metric. False with a reason on
+// malformed input.
 bool parseJson(simdjson::dom::parser& parser, std::string_view json, const Kind& kind, Metric& out,
                std::string& error);
 

@@ -169,11 +169,10 @@ double coverageOnRandomWalk(const std::string& model, std::chrono::nanoseconds h
   const double coverage = static_cast<double>(covered) / static_cast<double>(with_interval);
   // The gauge agrees with the count over its rolling window, roughly.
   p.tick(0, out);
-  const std::string gauge =
-      "forecast_" + model + "_" + formatDuration(horizon) + "_coverage";
+  const std::string gauge = "forecast_" + model + "_" + formatDuration(horizon) + "_coverage";
   EXPECT_NEAR(context.gaugeValue(gauge), coverage, 0.06) << gauge;
-  std::printf("coverage %s %s at %.2f: %.4f\n", model.c_str(),
-              formatDuration(horizon).c_str(), level, coverage);
+  std::printf("coverage %s %s at %.2f: %.4f\n", model.c_str(), formatDuration(horizon).c_str(),
+              level, coverage);
   return coverage;
 }
 
