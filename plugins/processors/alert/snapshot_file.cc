@@ -1,8 +1,6 @@
 #include "snapshot_file.h"
 
-#include <fcntl.h>
 #include <fmt/format.h>
-#include <unistd.h>
 
 #include <cerrno>
 #include <charconv>
@@ -11,6 +9,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "cvagent/state_file.h"
 #include "cvagent/text.h"
 
 namespace cvagent::processors::alert {
@@ -54,19 +53,6 @@ std::vector<std::string_view> splitTabs(std::string_view line) {
   return parts;
 }
 
-bool writeAll(int fd, const std::string& text) {
-  std::size_t written = 0;
-  while (written < text.size()) {
-    const ssize_t n = ::write(fd, text.data() + written, text.size() - written);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;
-    }
-    written += static_cast<std::size_t>(n);
-  }
-  return true;
-}
-
 }  // namespace
 
 bool writeSnapshot(const std::string& path, const std::vector<SnapshotRule>& rules,
@@ -81,31 +67,12 @@ bool writeSnapshot(const std::string& path, const std::vector<SnapshotRule>& rul
                      s.last_seen_wall, s.last_value, s.has_value ? 1 : 0);
     }
   }
-  const std::filesystem::path target(path);
-  const std::string tmp = path + ".tmp";
-  const int fd = ::open(tmp.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
-  if (fd < 0) {
-    error = "cannot write " + tmp + ": " + std::strerror(errno);
+  // Atomic and durable (own temporary file, fsync, rename, directory fsync): the SDK's state file.
+  try {
+    StateFile(path).save(text);
+  } catch (const std::exception& e) {
+    error = e.what();
     return false;
-  }
-  const bool written = writeAll(fd, text);
-  const int write_errno = errno;
-  const bool synced = written && ::fsync(fd) == 0;
-  const bool closed = ::close(fd) == 0;
-  if (!written || !synced || !closed) {
-    error = "cannot write " + tmp + ": " + std::strerror(written ? errno : write_errno);
-    ::unlink(tmp.c_str());
-    return false;
-  }
-  if (::rename(tmp.c_str(), path.c_str()) != 0) {
-    error = "cannot rename " + tmp + " to " + path + ": " + std::strerror(errno);
-    return false;
-  }
-  // The rename itself is durable only once the directory is synced.
-  const std::string dir = target.has_parent_path() ? target.parent_path().string() : ".";
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
   }
   return true;
 }
