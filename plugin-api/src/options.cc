@@ -112,6 +112,16 @@ std::string formatByteSize(std::uint64_t bytes) {
   return std::to_string(bytes);
 }
 
+std::string formatBound(double v) {
+  std::ostringstream s;
+  if (v == std::floor(v) && std::fabs(v) < 1e15) {
+    s << static_cast<long long>(v);
+  } else {
+    s << v;
+  }
+  return s.str();
+}
+
 std::string yamlQuote(std::string_view text) {
   bool plain = !text.empty();
   for (char c : text) {
@@ -180,11 +190,7 @@ void typeError(const ConfigNode& node, const OptionSpec& self, std::string_view 
 
 void checkConstraints(const ConfigNode& node, const OptionSpec& self, std::optional<double> number,
                       const std::vector<std::string>& strings, Diagnostics& diags) {
-  auto fmt = [](double v) {
-    std::ostringstream s;
-    s << v;
-    return s.str();
-  };
+  const auto fmt = formatBound;
   if (number && self.min && *number < *self.min) {
     diags.push_back({node.mark(), "option '" + self.name + "' must be at least " + fmt(*self.min) +
                                       ", got " + node.text()});

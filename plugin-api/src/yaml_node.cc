@@ -13,9 +13,26 @@ SourceMark markOf(const YAML::Node& node, const std::string& file) {
   return SourceMark{file, m.line + 1, m.column + 1};
 }
 
-ConfigNode convert(const YAML::Node& node, const std::string& file, const ScalarFilter& filter,
-                   Diagnostics& diags) {
+// Thrown out of convert() when the document expands past kMaxYamlNodes: yaml-cpp keeps an alias
+// as a shared node, the tree built here copies it, so a few hundred bytes of nested aliases would
+// otherwise become billions of nodes.
+struct TooManyNodes {
+  SourceMark mark;
+};
+
+struct ConvertState {
+  const std::string& file;
+  const ScalarFilter& filter;
+  Diagnostics& diags;
+  std::size_t nodes = 0;
+};
+
+ConfigNode convert(const YAML::Node& node, ConvertState& state) {
+  const std::string& file = state.file;
+  const ScalarFilter& filter = state.filter;
+  Diagnostics& diags = state.diags;
   const SourceMark mark = markOf(node, file);
+  if (++state.nodes > kMaxYamlNodes) throw TooManyNodes{mark};
   switch (node.Type()) {
     case YAML::NodeType::Scalar: {
       std::string value = node.Scalar();
@@ -33,7 +50,7 @@ ConfigNode convert(const YAML::Node& node, const std::string& file, const Scalar
     }
     case YAML::NodeType::Sequence: {
       ConfigNode out = ConfigNode::sequence(mark);
-      for (const auto& item : node) out.append(convert(item, file, filter, diags));
+      for (const auto& item : node) out.append(convert(item, state));
       return out;
     }
     case YAML::NodeType::Map: {
@@ -49,7 +66,7 @@ ConfigNode convert(const YAML::Node& node, const std::string& file, const Scalar
           diags.push_back({key_mark, "duplicate key '" + key + "'"});
           continue;
         }
-        out.insert(key, key_mark, convert(kv.second, file, filter, diags));
+        out.insert(key, key_mark, convert(kv.second, state));
       }
       return out;
     }
@@ -73,7 +90,14 @@ std::optional<ConfigNode> parseYamlNode(const std::string& text, const std::stri
                      "invalid YAML: " + e.msg});
     return std::nullopt;
   }
-  return convert(root, file_name, filter, diags);
+  ConvertState state{file_name, filter, diags};
+  try {
+    return convert(root, state);
+  } catch (const TooManyNodes& e) {
+    diags.push_back({e.mark, "the document expands to more than " + std::to_string(kMaxYamlNodes) +
+                                 " nodes (aliases are expanded); refused"});
+    return std::nullopt;
+  }
 }
 
 }  // namespace cvagent

@@ -35,6 +35,13 @@ grep -q "store: keeping 250 buffered metrics across the reload" "$WORK/agent.log
 echo "outputs: [" >"$WORK/p.yaml"
 kill -HUP "$agent"
 wait_for 10 grep -q "reload refused" "$WORK/agent.log" || fail "a broken reload was not refused"
+# Issue 16: an emptied file (a truncating editor, a failed deploy) is refused too, and the running
+# pipeline is not swapped for one that does nothing.
+: >"$WORK/p.yaml"
+kill -HUP "$agent"
+wait_for 10 grep -q "reload refused: .*p.yaml:1:1: the pipeline has no inputs" "$WORK/agent.log" ||
+  fail "an empty reload was not refused"
+[[ $(grep -c "configuration reloaded" "$WORK/agent.log") -eq 1 ]] || fail "an empty file was loaded"
 kill -TERM "$agent"
 wait "$agent" || fail "agent failed"
 # Nothing is lost. (The reloaded file input has no delivered position yet, so it reads the file

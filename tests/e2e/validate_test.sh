@@ -49,4 +49,40 @@ rc=$?
 set -e
 [[ $rc -eq 2 ]] || fail "broken YAML exit code $rc"
 grep -qE "broken.yaml:[0-9]+:[0-9]+: error: invalid YAML" "$WORK/err.log" || fail "no YAML position"
+
+# Issue 16: what used to validate, abort or exhaust memory is refused with exit 2 and a position.
+expect_refused() {  # NAME MESSAGE ARGS...
+  local name=$1 message=$2
+  shift 2
+  set +e
+  "$CVAGENT" validate "$@" >"$WORK/out.log" 2>"$WORK/err.log"
+  local rc=$?
+  set -e
+  [[ $rc -eq 2 ]] || fail "$name: validate exit code $rc, want 2 ($(cat "$WORK/out.log"))"
+  grep -qF "$message" "$WORK/err.log" || fail "$name: no '$message' in: $(cat "$WORK/err.log")"
+}
+: >"$WORK/empty.yaml"
+expect_refused "an empty file" "empty.yaml:1:1: error: the pipeline has no inputs" -c "$WORK/empty.yaml"
+mkdir -p "$WORK/confdir"
+expect_refused "a directory given as -c" "confdir: error: is a directory" -c "$WORK/confdir"
+echo "agent: {http: ''}" >"$WORK/confdir/agent.yaml"
+expect_refused "a --config-dir of agent settings only" "the pipeline has no outputs" \
+  --config-dir "$WORK/confdir"
+sed 's/bach_size: 500/batch_size: 99999999999999/' "$WORK/bad.yaml" >"$WORK/huge.yaml"
+expect_refused "a huge batch_size" "huge.yaml:9:19: error: option 'batch_size' must be at most 1000000" \
+  -c "$WORK/huge.yaml"
+{
+  echo 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
+  prev=a
+  for level in b c d e f g h i; do
+    echo "$level: &$level [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
+    prev=$level
+  done
+  echo 'inputs: *i'
+} >"$WORK/bomb.yaml"
+# The limit on the address space turns a regression into a quick failure, not a swapping machine.
+(
+  ulimit -v 4000000
+  expect_refused "an alias bomb" "nodes (aliases are expanded); refused" -c "$WORK/bomb.yaml"
+)
 echo "validate: ok"

@@ -99,6 +99,61 @@ TEST(LoaderTest, MergesFilesAndDirectories) {
   fs::remove_all(dir);
 }
 
+// Issue 16: nine levels of nine aliases, 566 bytes, 9^9 nodes once expanded.
+TEST(LoaderTest, AliasBombIsRefused) {
+  std::string yaml =
+      "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n";
+  for (char level = 'b'; level <= 'i'; ++level) {
+    const char prev = static_cast<char>(level - 1);
+    yaml += std::string(1, level) + ": &" + level + " [";
+    for (int i = 0; i < 9; ++i) yaml += std::string(i ? ",*" : "*") + prev;
+    yaml += "]\n";
+  }
+  yaml += "inputs: *i\n";
+  Diagnostics diags;
+  auto node = parseYaml(yaml, "bomb.yaml", fakeEnv({}), diags);
+  EXPECT_FALSE(node);
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].str().find("bomb.yaml:"), std::string::npos);
+  EXPECT_NE(diags[0].message.find("expands to more than 100000 nodes"), std::string::npos)
+      << diags[0].str();
+}
+
+TEST(LoaderTest, DirectoryOversizedAndEmptyPipelinesAreRefused) {
+  const fs::path dir = fs::temp_directory_path() / "cvagent-config-refusals";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "conf.d");
+  Diagnostics diags;
+  EXPECT_FALSE(loadFile((dir / "conf.d").string(), fakeEnv({}), diags));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_EQ(diags[0].str(), (dir / "conf.d").string() +
+                                ": is a directory, not a pipeline file (use --config-dir for "
+                                "a directory)");
+
+  diags.clear();
+  {
+    std::ofstream big(dir / "big.yaml");
+    big << "agent: {}\n# " << std::string(kMaxConfigFileBytes, 'x') << "\n";
+  }
+  EXPECT_FALSE(loadFile((dir / "big.yaml").string(), fakeEnv({}), diags));
+  ASSERT_EQ(diags.size(), 1u);
+  EXPECT_NE(diags[0].message.find("larger than 4 MiB"), std::string::npos) << diags[0].str();
+
+  diags.clear();
+  std::ofstream(dir / "empty.yaml") << "# nothing but a comment\n";
+  auto root = loadFile((dir / "empty.yaml").string(), fakeEnv({}), diags);
+  ASSERT_TRUE(root);
+  auto config = parsePipeline(*root, diags);
+  requireInputsAndOutputs(config, root->mark(), diags);
+  std::vector<std::string> got;
+  for (const auto& d : diags) got.push_back(d.str());
+  const std::string at = (dir / "empty.yaml").string() + ":1:1: ";
+  EXPECT_EQ(got, (std::vector<std::string>{
+                     at + "the pipeline has no inputs (an empty or truncated file?)",
+                     at + "the pipeline has no outputs (an empty or truncated file?)"}));
+  fs::remove_all(dir);
+}
+
 // A plugin linked into the test, to validate plugin options against.
 struct DemoOptions {
   std::string path;
@@ -130,6 +185,25 @@ TEST(ValidationTest, MisspelledCoreKeySuggestsIt) {
   ASSERT_EQ(diags.size(), 1u);
   EXPECT_EQ(diags[0].str(),
             "bad.yaml:4:7: unknown option 'bach_size' in outputs.demo; did you mean 'batch_size'?");
+}
+
+// Issue 16: a batch_size of a few extra zeros passed validate, then aborted the start.
+TEST(ValidationTest, CountsTheCoreAllocatesForAreBounded) {
+  const auto diags = validate(
+      "agent: {queue_size: 100000000000}\n"
+      "outputs:\n"
+      "  - demo:\n"
+      "      path: x\n"
+      "      batch_size: 100000000000000\n"
+      "      buffer: {max: 100000000000}\n");
+  std::vector<std::string> got;
+  for (const auto& d : diags) got.push_back(d.str());
+  EXPECT_EQ(got,
+            (std::vector<std::string>{
+                "bad.yaml:1:21: option 'queue_size' must be at most 10000000, got 100000000000",
+                "bad.yaml:5:19: option 'batch_size' must be at most 1000000, got "
+                "100000000000000",
+                "bad.yaml:6:21: option 'max' must be at most 100000000, got 100000000000"}));
 }
 
 TEST(ValidationTest, EveryMessage) {

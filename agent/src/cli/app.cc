@@ -58,6 +58,7 @@ bool loadPipeline(const CliOptions& cli, LoadedPipeline& out, Diagnostics& diags
   auto root = config::loadAll(cli.config_files, cli.config_dirs, config::processEnv(), diags);
   if (!root) return false;
   out.config = config::parsePipeline(*root, diags);
+  config::requireInputsAndOutputs(out.config, root->mark(), diags);
   out.registry = std::make_unique<plugins::PluginRegistry>(
       plugins::pluginSearchPath(cli.plugin_dirs, out.config.agent.plugin_dirs));
   for (const auto* instance : out.config.all()) {

@@ -14,9 +14,7 @@ std::string number(double v, const OptionSpec& spec) {
   if (spec.type_name == "duration") {
     return formatDuration(std::chrono::nanoseconds(static_cast<std::int64_t>(v * 1e9)));
   }
-  std::ostringstream s;
-  s << v;
-  return s.str();
+  return detail::formatBound(v);
 }
 
 std::string constraints(const OptionSpec& spec) {

@@ -6,7 +6,6 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <sstream>
 
 namespace cvagent::config {
 
@@ -85,14 +84,34 @@ std::optional<ConfigNode> parseYaml(const std::string& text, const std::string& 
 
 std::optional<ConfigNode> loadFile(const std::string& path, const EnvLookup& env,
                                    Diagnostics& diags) {
+  std::error_code ec;
+  const auto status = std::filesystem::status(path, ec);
+  if (!ec && std::filesystem::is_directory(status)) {
+    diags.push_back({SourceMark{path, 0, 0},
+                     "is a directory, not a pipeline file (use --config-dir for a directory)"});
+    return std::nullopt;
+  }
   std::ifstream in(path, std::ios::binary);
   if (!in) {
     diags.push_back({SourceMark{path, 0, 0}, "cannot read configuration file"});
     return std::nullopt;
   }
-  std::ostringstream buf;
-  buf << in.rdbuf();
-  return parseYaml(buf.str(), path, env, diags);
+  // Read one byte past the limit to tell "at the limit" from "over it" without trusting st_size
+  // (a FIFO or /proc file has none).
+  std::string text(kMaxConfigFileBytes + 1, '\0');
+  in.read(text.data(), static_cast<std::streamsize>(text.size()));
+  text.resize(static_cast<std::size_t>(in.gcount()));
+  if (text.size() > kMaxConfigFileBytes) {
+    diags.push_back({SourceMark{path, 0, 0},
+                     "configuration file is larger than " +
+                         std::to_string(kMaxConfigFileBytes / (1024 * 1024)) + " MiB; refused"});
+    return std::nullopt;
+  }
+  if (in.bad()) {
+    diags.push_back({SourceMark{path, 0, 0}, "cannot read configuration file"});
+    return std::nullopt;
+  }
+  return parseYaml(text, path, env, diags);
 }
 
 namespace {
@@ -151,6 +170,16 @@ std::optional<ConfigNode> loadAll(const std::vector<std::string>& files,
     }
   }
   return merged;
+}
+
+void requireInputsAndOutputs(const PipelineConfig& config, const SourceMark& where,
+                             Diagnostics& diags) {
+  // An empty or truncated file would otherwise validate, and a reload would swap the running
+  // pipeline for one that does nothing.
+  if (config.inputs.empty())
+    diags.push_back({where, "the pipeline has no inputs (an empty or truncated file?)"});
+  if (config.outputs.empty())
+    diags.push_back({where, "the pipeline has no outputs (an empty or truncated file?)"});
 }
 
 }  // namespace cvagent::config

@@ -8,11 +8,15 @@
 #include <string>
 #include <vector>
 
+#include "config/pipeline_config.h"
 #include "cvagent/config_node.h"
 
 namespace cvagent::config {
 
 using EnvLookup = std::function<std::optional<std::string>(const std::string& name)>;
+
+// Largest pipeline file read; a real one is a few KiB.
+inline constexpr std::size_t kMaxConfigFileBytes = 4 * 1024 * 1024;
 
 // The process environment.
 EnvLookup processEnv();
@@ -25,6 +29,7 @@ bool substitute(const std::string& text, const EnvLookup& env, std::string& out,
 std::optional<ConfigNode> parseYaml(const std::string& text, const std::string& file_name,
                                     const EnvLookup& env, Diagnostics& diags);
 
+// Reads one pipeline file: a directory or a file over kMaxConfigFileBytes is refused.
 std::optional<ConfigNode> loadFile(const std::string& path, const EnvLookup& env,
                                    Diagnostics& diags);
 
@@ -33,5 +38,9 @@ std::optional<ConfigNode> loadFile(const std::string& path, const EnvLookup& env
 std::optional<ConfigNode> loadAll(const std::vector<std::string>& files,
                                   const std::vector<std::string>& dirs, const EnvLookup& env,
                                   Diagnostics& diags);
+
+// A pipeline without inputs or without outputs does nothing: refused, pointing at `where`.
+void requireInputsAndOutputs(const PipelineConfig& config, const SourceMark& where,
+                             Diagnostics& diags);
 
 }  // namespace cvagent::config

@@ -15,7 +15,8 @@ void AgentOptions::describe(Schema<AgentOptions>& s) {
       .min(0.001);
   s.option("queue_size", &AgentOptions::queue_size,
            "Metrics the queue between inputs and processors holds before inputs wait.")
-      .min(1);
+      .min(1)
+      .max(static_cast<double>(kMaxQueueSize));
   s.option("shutdown_timeout", &AgentOptions::shutdown_timeout,
            "How long shutdown may take to drain the pipeline and flush outputs.")
       .min(0);
@@ -64,7 +65,8 @@ void BufferOptions::describe(Schema<BufferOptions>& s) {
       .oneOf({"memory", "disk"});
   s.option("max", &BufferOptions::max,
            "Metrics held for the output while it cannot keep up (type: memory).")
-      .min(1);
+      .min(1)
+      .max(static_cast<double>(kMaxBufferMetrics));
   s.option("when_full", &BufferOptions::when_full,
            "When the buffer is full: block (inputs wait, nothing is lost; a live stream's socket "
            "read stalls) or drop_oldest (the oldest metrics are dropped, counted and reported to "
@@ -93,7 +95,9 @@ void RetryOptions::describe(Schema<RetryOptions>& s) {
 
 void OutputCoreOptions::describe(Schema<OutputCoreOptions>& s) {
   describeCommon(s);
-  s.option("batch_size", &OutputCoreOptions::batch_size, "Most metrics per write.").min(1);
+  s.option("batch_size", &OutputCoreOptions::batch_size, "Most metrics per write.")
+      .min(1)
+      .max(static_cast<double>(kMaxBatchSize));
   s.option("flush_interval", &OutputCoreOptions::flush_interval,
            "Longest wait before a partial batch is written; default agent.flush_interval.")
       .min(0.001);

@@ -17,6 +17,13 @@ namespace cvagent::config {
 
 using std::chrono::milliseconds;
 
+// Upper bounds of the counts the core allocates for: a typo of a few extra zeros is refused by
+// `validate` instead of aborting the start on an allocation. A batch is reserved whole; the queue
+// and buffer grow as they fill, bounded so a full one stays within a machine's memory.
+inline constexpr std::size_t kMaxBatchSize = 1'000'000;
+inline constexpr std::size_t kMaxQueueSize = 10'000'000;
+inline constexpr std::size_t kMaxBufferMetrics = 100'000'000;
+
 struct AgentOptions {
   std::string http = "127.0.0.1:9273";
   milliseconds interval{10'000};

@@ -73,6 +73,8 @@ bool parseDuration(std::string_view text, std::chrono::nanoseconds& out);
 bool parseByteSize(std::string_view text, std::uint64_t& out);
 std::string formatByteSize(std::uint64_t bytes);
 std::string yamlQuote(std::string_view text);  // a YAML flow scalar, quoted only where needed
+// A min()/max() bound as people compare it with what they typed: 1000000, not 1e+06.
+std::string formatBound(double v);
 }  // namespace detail
 
 // Closest candidate within an edit distance that makes sense for `word`, or "" (the core's

@@ -3,6 +3,7 @@
 // The agent reads pipeline files with it; the testing kit binds options from YAML with it
 // (cvagent/testing/bind_options.h). Library: cvagent::yaml (links yaml-cpp).
 
+#include <cstddef>
 #include <functional>
 #include <optional>
 #include <string>
@@ -16,8 +17,12 @@ namespace cvagent {
 using ScalarFilter =
     std::function<bool(const std::string& in, std::string& out, std::string& error)>;
 
+// Most nodes a document may expand to, aliases counted at every use: a real pipeline has a few
+// hundred; an alias bomb (a few hundred bytes naming each level nine times) has billions.
+inline constexpr std::size_t kMaxYamlNodes = 100'000;
+
 // Parses one YAML document. Syntax errors, non-string keys and duplicate keys become diagnostics;
-// nullopt only on a syntax error. An empty document is a null node.
+// nullopt on a syntax error or a document over kMaxYamlNodes. An empty document is a null node.
 std::optional<ConfigNode> parseYamlNode(const std::string& text, const std::string& file_name,
                                         Diagnostics& diags, const ScalarFilter& filter = {});
 
