@@ -85,4 +85,21 @@ expect_refused "a huge batch_size" "huge.yaml:9:19: error: option 'batch_size' m
   ulimit -v 4000000
   expect_refused "an alias bomb" "nodes (aliases are expanded); refused" -c "$WORK/bomb.yaml"
 )
+
+# Issue 16: plugin files the agent must not map or run. An entry point exported as a function
+# segfaulted `plugins list`; a world-writable plugin directory was used as is.
+mkdir -p "$WORK/fnplugins"
+cp "$FIXTURE_PLUGINS/libcvagent_output_functionentry.so" "$WORK/fnplugins/"
+"$CVAGENT" plugins list --plugin-dir "$WORK/fnplugins" >"$WORK/out.log" 2>"$WORK/err.log" ||
+  fail "plugins list failed on a function entry point (exit $?)"
+grep -qF "exports 'cvagent_plugin_v1' as a function" "$WORK/err.log" || fail "no function refusal"
+mkdir -p "$WORK/open"
+cp "$FIXTURE_PLUGINS/libcvagent_output_good.so" "$WORK/open/"
+chmod 0777 "$WORK/open"
+"$CVAGENT" plugins list --plugin-dir "$WORK/open" >"$WORK/out.log" 2>"$WORK/err.log"
+grep -qF "its directory $WORK/open is world-writable" "$WORK/err.log" || fail "no directory refusal"
+if grep -q "outputs.good" "$WORK/out.log"; then fail "a plugin in a world-writable directory was listed"; fi
+"$CVAGENT" plugins list --allow-insecure-plugins --plugin-dir "$WORK/open" >"$WORK/out.log" 2>"$WORK/err.log"
+grep -q "outputs.good" "$WORK/out.log" || fail "--allow-insecure-plugins did not load it"
+grep -qF "INSECURE PLUGIN loaded anyway" "$WORK/err.log" || fail "no warning for an insecure plugin"
 echo "validate: ok"

@@ -154,6 +154,23 @@ TEST(LoaderTest, DirectoryOversizedAndEmptyPipelinesAreRefused) {
   fs::remove_all(dir);
 }
 
+// Issue 16: a relative plugin directory depended on where the agent was started from.
+TEST(LoaderTest, RelativePluginDirsAreRelativeToTheirFile) {
+  const fs::path dir = fs::temp_directory_path() / "cvagent-config-plugin-dirs";
+  fs::remove_all(dir);
+  fs::create_directories(dir / "conf.d");
+  std::ofstream(dir / "main.yaml") << "agent: {plugin_dirs: [plugins, /opt/abs, ../up]}\n";
+  Diagnostics diags;
+  auto root = loadAll({(dir / "main.yaml").string()}, {}, fakeEnv({}), diags);
+  ASSERT_TRUE(root);
+  auto config = parsePipeline(*root, diags);
+  ASSERT_TRUE(diags.empty()) << diags[0].str();
+  EXPECT_EQ(config.agent.plugin_dirs,
+            (std::vector<std::string>{(dir / "plugins").string(), "/opt/abs",
+                                      (dir.parent_path() / "up").string()}));
+  fs::remove_all(dir);
+}
+
 // A plugin linked into the test, to validate plugin options against.
 struct DemoOptions {
   std::string path;

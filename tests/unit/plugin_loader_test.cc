@@ -4,6 +4,8 @@
 #include <filesystem>
 #include <fstream>
 
+#include <unistd.h>
+
 #include "plugins/plugin_registry.h"
 
 namespace cvagent::plugins {
@@ -69,7 +71,7 @@ TEST(PluginLoaderTest, RefusesUnreadableAndNonElfFiles) {
   std::string error;
   EXPECT_FALSE(loadPluginFile(garbage.string(), error));
   EXPECT_NE(error.find(garbage.string()), std::string::npos) << error;
-  EXPECT_NE(error.find("cannot load"), std::string::npos) << error;
+  EXPECT_NE(error.find("not an ELF file"), std::string::npos) << error;
 
   const fs::path dangling = dir / "libcvagent_output_dangling.so";
   fs::remove(dangling);
@@ -94,7 +96,87 @@ TEST(PluginRegistryTest, FindsOnlyInConfiguredDirectories) {
   auto all = registry.loadAll(errors);
   ASSERT_EQ(all.size(), 1u);
   EXPECT_EQ(all[0]->fullName(), "outputs.good");
-  EXPECT_EQ(errors.size(), 4u);  // badabi, badfingerprint, missingsymbol, notaplugin
+  EXPECT_EQ(errors.size(), 5u);  // badabi, badfingerprint, functionentry, missingsymbol, notaplugin
+}
+
+// Issue 16: the loader read the function's first bytes as the descriptor accessor and jumped
+// there (SIGSEGV in `validate` and `plugins list`).
+TEST(PluginLoaderTest, RefusesAnEntryPointExportedAsAFunction) {
+  std::string error;
+  const std::string path = pathOf("libcvagent_output_functionentry.so");
+  EXPECT_FALSE(loadPluginFile(path, error));
+  EXPECT_NE(error.find(path), std::string::npos) << error;
+  EXPECT_NE(error.find("exports 'cvagent_plugin_v1' as a function"), std::string::npos) << error;
+  EXPECT_NE(error.find("CVAGENT_PLUGIN"), std::string::npos) << error;
+}
+
+// A scratch directory (mode 0755) with a copy of the good plugin.
+struct ScratchPlugin {
+  fs::path dir = fs::temp_directory_path() / ("cvagent-loader-" + std::to_string(::getpid()));
+  fs::path file = dir / "libcvagent_output_good.so";
+  ScratchPlugin() {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+    fs::permissions(dir, fs::perms(0755));
+    fs::copy_file(pathOf("libcvagent_output_good.so"), file);
+    fs::permissions(file, fs::perms(0755));
+  }
+  ~ScratchPlugin() { fs::remove_all(dir); }
+};
+
+// Issue 16: a plugin file cut short (a copy interrupted, a full disk) was mapped whole and the
+// agent died of SIGBUS touching the missing pages.
+TEST(PluginLoaderTest, RefusesATruncatedFileWithoutMappingIt) {
+  ScratchPlugin scratch;
+  const auto full = fs::file_size(scratch.file);
+  // Past the loaded segments (the section headers at the end are gone), then inside them: the
+  // fixture's segments take its first ~12 KiB, and dlopen of a cut there died of SIGBUS.
+  for (const std::uintmax_t keep : {full * 9 / 10, full / 3, std::uintmax_t{12000},
+                                    std::uintmax_t{9000}, std::uintmax_t{6144}}) {
+    fs::resize_file(scratch.file, keep);
+    std::string error;
+    EXPECT_FALSE(loadPluginFile(scratch.file.string(), error)) << keep;
+    EXPECT_NE(error.find(scratch.file.string() + ": refused: truncated"), std::string::npos)
+        << keep << ": " << error;
+  }
+}
+
+// Issue 16: anyone who can write a plugin file, or replace it in its directory, runs code as
+// the agent.
+TEST(PluginLoaderTest, RefusesWritableOrForeignFilesUnlessAllowed) {
+  ScratchPlugin scratch;
+  std::string error;
+  ASSERT_TRUE(loadPluginFile(scratch.file.string(), error)) << error;
+
+  fs::permissions(scratch.file, fs::perms(0757));
+  EXPECT_FALSE(loadPluginFile(scratch.file.string(), error));
+  EXPECT_NE(error.find("the file is world-writable (mode 757)"), std::string::npos) << error;
+  EXPECT_NE(error.find("--allow-insecure-plugins"), std::string::npos) << error;
+  EXPECT_TRUE(loadPluginFile(scratch.file.string(), error, LoadPolicy{.allow_insecure = true}))
+      << error;
+  fs::permissions(scratch.file, fs::perms(0775));
+  EXPECT_FALSE(loadPluginFile(scratch.file.string(), error));
+  EXPECT_NE(error.find("the file is group-writable (mode 775)"), std::string::npos) << error;
+  fs::permissions(scratch.file, fs::perms(0755));
+
+  fs::permissions(scratch.dir, fs::perms(0777));
+  EXPECT_FALSE(loadPluginFile(scratch.file.string(), error));
+  EXPECT_NE(error.find("its directory " + scratch.dir.string() + " is world-writable"),
+            std::string::npos)
+      << error;
+  PluginRegistry registry({scratch.dir.string()});
+  EXPECT_FALSE(registry.find(PluginKind::kOutput, "good", error));
+  PluginRegistry lenient({scratch.dir.string()}, LoadPolicy{.allow_insecure = true});
+  EXPECT_TRUE(lenient.find(PluginKind::kOutput, "good", error)) << error;
+  fs::permissions(scratch.dir, fs::perms(0755));
+
+  if (::geteuid() != 0) GTEST_SKIP() << "changing a file's owner needs root";
+  constexpr uid_t kNobody = 65534;
+  ASSERT_EQ(::chown(scratch.file.c_str(), kNobody, kNobody), 0);
+  EXPECT_FALSE(loadPluginFile(scratch.file.string(), error));
+  EXPECT_NE(error.find("the file is owned by uid 65534, not by root or the agent's user"),
+            std::string::npos)
+      << error;
 }
 
 }  // namespace

@@ -39,6 +39,7 @@ struct CliOptions {
   bool test = false;
   double test_wait = 0;
   bool once = false;
+  bool allow_insecure_plugins = false;
   std::string log_level;
   std::string log_format;
 };
@@ -60,7 +61,8 @@ bool loadPipeline(const CliOptions& cli, LoadedPipeline& out, Diagnostics& diags
   out.config = config::parsePipeline(*root, diags);
   config::requireInputsAndOutputs(out.config, root->mark(), diags);
   out.registry = std::make_unique<plugins::PluginRegistry>(
-      plugins::pluginSearchPath(cli.plugin_dirs, out.config.agent.plugin_dirs));
+      plugins::pluginSearchPath(cli.plugin_dirs, out.config.agent.plugin_dirs),
+      plugins::LoadPolicy{.allow_insecure = cli.allow_insecure_plugins});
   for (const auto* instance : out.config.all()) {
     std::string error;
     auto plugin = out.registry->find(instance->kind, instance->name, error);
@@ -308,6 +310,9 @@ int run(int argc, char** argv) {
                  "With --test or --once: seconds to let streaming inputs run")
       ->check(CLI::NonNegativeNumber);
   app.add_flag("--once", cli.once, "Gather every input once, flush the outputs, exit");
+  app.add_flag("--allow-insecure-plugins", cli.allow_insecure_plugins,
+               "Development only: load plugin files or directories that are group- or "
+               "world-writable or owned by another user (each logged as a warning)");
   app.add_option("--log-level", cli.log_level, "trace, debug, info, warn, error or off")
       ->check(CLI::IsMember({"trace", "debug", "info", "warn", "error", "off"}));
   app.add_option("--log-format", cli.log_format, "text or json")
@@ -347,9 +352,16 @@ int run(int argc, char** argv) {
     return code == 0 ? kExitOk : kExitConfig;
   }
   if (!cli.log_level.empty() || !cli.log_format.empty()) applyLogSettings(cli, {});
+  if (cli.allow_insecure_plugins) {
+    observability::agentLog().warn(
+        "--allow-insecure-plugins: plugin files and directories writable by others or owned by "
+        "another user WILL BE LOADED; never use this in production");
+  }
 
   auto registryForListing = [&] {
-    return plugins::PluginRegistry(plugins::pluginSearchPath(cli.plugin_dirs, {}));
+    return plugins::PluginRegistry(
+        plugins::pluginSearchPath(cli.plugin_dirs, {}),
+        plugins::LoadPolicy{.allow_insecure = cli.allow_insecure_plugins});
   };
 
   if (*validate) return validateCommand(cli);

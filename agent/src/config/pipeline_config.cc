@@ -1,5 +1,6 @@
 #include "config/pipeline_config.h"
 
+#include <filesystem>
 #include <set>
 
 namespace cvagent::config {
@@ -23,7 +24,8 @@ void AgentOptions::describe(Schema<AgentOptions>& s) {
   s.option("tags", &AgentOptions::tags, "Tags added to every metric.");
   s.option("plugin_dirs", &AgentOptions::plugin_dirs,
            "Extra directories searched for plugins (after --plugin-dir and CVAGENT_PLUGIN_PATH, "
-           "before the packaged directory).");
+           "before the packaged directory). A relative one is relative to the folder of the file "
+           "that names it.");
   s.option("state_dir", &AgentOptions::state_dir,
            "Directory where plugins keep state (dedup sets, offsets). Default: "
            "$STATE_DIRECTORY, else ./cvagent-state.");
@@ -220,6 +222,19 @@ void assignIds(PipelineConfig& config, Diagnostics& diags) {
   }
 }
 
+// A relative plugin directory means the same wherever the agent is started from: the folder of the
+// file that names it (merged files each resolve their own entries).
+void resolvePluginDirs(const ConfigNode& agent, std::vector<std::string>& dirs) {
+  const ConfigNode* node = agent.find("plugin_dirs");
+  if (!node || !node->isSequence() || node->items().size() != dirs.size()) return;
+  for (std::size_t i = 0; i < dirs.size(); ++i) {
+    const std::filesystem::path dir(dirs[i]);
+    if (dir.empty() || dir.is_absolute()) continue;
+    const std::filesystem::path file(node->items()[i].mark().file);
+    dirs[i] = (std::filesystem::absolute(file).parent_path() / dir).lexically_normal().string();
+  }
+}
+
 }  // namespace
 
 PipelineConfig parsePipeline(const ConfigNode& root, Diagnostics& diags) {
@@ -235,6 +250,7 @@ PipelineConfig parsePipeline(const ConfigNode& root, Diagnostics& diags) {
   }
   if (const ConfigNode* agent = root.find("agent")) {
     schemaOf<AgentOptions>().bind(&config.agent, *agent, "agent", diags);
+    resolvePluginDirs(*agent, config.agent.plugin_dirs);
   }
   if (const ConfigNode* s = root.find("inputs"))
     parseSection(*s, PluginKind::kInput, config.inputs, diags);
