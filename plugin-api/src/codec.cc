@@ -7,6 +7,7 @@
 #include <charconv>
 #include <cmath>
 
+#include "cvagent/text.h"
 #include "cvagent/time_util.h"
 
 namespace cvagent::codec {
@@ -172,6 +173,13 @@ void append(Format format, const Metric& metric, std::string& out) {
 // ---------------------------------------------------------------- JSON in
 namespace {
 
+std::string tooManyFields() {
+  return fmt::format("more than {} fields (a limit of the agent)", kMaxFieldsPerLine);
+}
+std::string tooManyTags() {
+  return fmt::format("more than {} tags (a limit of the agent)", kMaxTagsPerLine);
+}
+
 using namespace simdjson;
 
 bool readJsonField(ondemand::value value, FieldValue& out, std::string& error) {
@@ -242,6 +250,7 @@ bool parseJson(std::string_view line, Metric& out, std::string& error,
     error = std::move(why);
     return false;
   };
+  if (!isValidUtf8(line)) return fail("not valid UTF-8");
   ondemand::document doc;
   if (parser.iterate(padded).get(doc)) return fail("not JSON");
   ondemand::object root;
@@ -264,6 +273,7 @@ bool parseJson(std::string_view line, Metric& out, std::string& error,
         if (tag.unescaped_key().get(tk)) return fail("bad tag key");
         if (tag.value().get_string().get(tv))
           return fail("tag '" + std::string(tk) + "' must be a string");
+        if (out.tags().size() >= kMaxTagsPerLine) return fail(tooManyTags());
         out.setTag(tk, tv);
       }
     } else if (key == "fields") {
@@ -277,6 +287,7 @@ bool parseJson(std::string_view line, Metric& out, std::string& error,
         ondemand::value v;
         if (field.value().get(v)) return fail("bad value for field '" + std::string(fk) + "'");
         if (!readJsonField(v, fv, why)) return fail("field '" + std::string(fk) + "': " + why);
+        if (out.fields().size() >= kMaxFieldsPerLine) return fail(tooManyFields());
         out.setField(fk, std::move(fv));
         have_fields = true;
       }
@@ -324,7 +335,8 @@ std::size_t readToken(std::string_view s, std::size_t pos, std::string_view stop
   return pos;
 }
 
-bool parseLpValue(std::string_view text, FieldValue& out) {
+// False on a value that is not one; `why` says more where the value looks like a number.
+bool parseLpValue(std::string_view text, FieldValue& out, std::string& why) {
   if (text.empty()) return false;
   const char last = text.back();
   if (last == 'i' || last == 'u') {
@@ -353,6 +365,10 @@ bool parseLpValue(std::string_view text, FieldValue& out) {
   double d;
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), d);
   if (ec != std::errc() || p != text.data() + text.size()) return false;
+  if (!std::isfinite(d)) {
+    why = "NaN and infinity are not numbers a sink can store";
+    return false;
+  }
   out = d;
   return true;
 }
@@ -368,6 +384,7 @@ bool parseLineProtocol(std::string_view s, Metric& out, std::string& error,
     error = fmt::format("column {}: {}", col + 1, why);
     return false;
   };
+  if (!isValidUtf8(s)) return fail(0, "not valid UTF-8");
   std::string token, value;
   std::size_t pos = readToken(s, 0, ", ", token);
   if (token.empty()) return fail(0, "missing measurement name");
@@ -378,6 +395,7 @@ bool parseLineProtocol(std::string_view s, Metric& out, std::string& error,
     if (pos >= s.size() || s[pos] != '=' || token.empty()) return fail(key_start, "bad tag");
     pos = readToken(s, pos + 1, ", ", value);
     if (value.empty()) return fail(key_start, "empty tag value for '" + token + "'");
+    if (out.tags().size() >= kMaxTagsPerLine) return fail(key_start, tooManyTags());
     out.setTag(token, value);
   }
   if (pos >= s.size() || s[pos] != ' ') return fail(pos, "expected a space before the fields");
@@ -407,9 +425,12 @@ bool parseLineProtocol(std::string_view s, Metric& out, std::string& error,
     } else {
       const std::size_t value_start = pos;
       while (pos < s.size() && s[pos] != ',' && s[pos] != ' ') ++pos;
-      if (!parseLpValue(s.substr(value_start, pos - value_start), fv))
-        return fail(value_start, "bad value for field '" + token + "'");
+      std::string why;
+      if (!parseLpValue(s.substr(value_start, pos - value_start), fv, why))
+        return fail(value_start,
+                    "bad value for field '" + token + "'" + (why.empty() ? "" : ": " + why));
     }
+    if (out.fields().size() >= kMaxFieldsPerLine) return fail(key_start, tooManyFields());
     out.setField(token, std::move(fv));
     more = pos < s.size() && s[pos] == ',';
     if (more) ++pos;
