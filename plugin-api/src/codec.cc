@@ -195,10 +195,30 @@ bool readJsonField(ondemand::value value, FieldValue& out, std::string& error) {
         error = "bad number";
         return false;
       }
+      // An integer past 2^64 has no exact type here: refused (it used to read as 0). The raw
+      // token tells such an integer from a float simdjson may have classified it as.
+      std::string_view raw = value.raw_json_token();
+      while (!raw.empty() &&
+             (raw.back() == ' ' || raw.back() == '\t' || raw.back() == '\r' || raw.back() == '\n'))
+        raw.remove_suffix(1);
+      const bool integral = raw.find_first_of(".eE") == std::string_view::npos;
       if (nt == ondemand::number_type::signed_integer) {
-        out = std::int64_t(value.get_int64().value_unsafe());
+        std::int64_t v;
+        if (value.get_int64().get(v)) {
+          error = "integer out of range (past 2^64)";
+          return false;
+        }
+        out = v;
       } else if (nt == ondemand::number_type::unsigned_integer) {
-        out = std::uint64_t(value.get_uint64().value_unsafe());
+        std::uint64_t v;
+        if (value.get_uint64().get(v)) {
+          error = "integer out of range (past 2^64)";
+          return false;
+        }
+        out = v;
+      } else if (integral) {
+        error = "integer out of range (past 2^64)";
+        return false;
       } else {
         double d;
         if (value.get_double().get(d)) {

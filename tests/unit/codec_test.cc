@@ -97,6 +97,22 @@ TEST(CodecTest, LineProtocolRefusesNonFiniteNumbersAndInvalidUtf8) {
   EXPECT_EQ(std::get<double>(*m.field("price")), 1500.0);
 }
 
+// Issue 16: an integer past 2^64 read as 0 (silent corruption); it must be refused.
+TEST(CodecTest, JsonIntegersPastUint64AreRefusedNeverZero) {
+  Metric m;
+  std::string error;
+  for (const char* id :
+       {"18446744073709551616", "18446744073709551617", "99999999999999999999999"}) {
+    EXPECT_FALSE(
+        parseJson(std::string(R"({"name":"trade","fields":{"trade_id":)") + id + "}}", m, error))
+        << id << " read as " << (m.field("trade_id") ? "a value" : "nothing");
+    EXPECT_EQ(error, "field 'trade_id': integer out of range (past 2^64)") << id;
+  }
+  ASSERT_TRUE(parseJson(R"({"name":"trade","fields":{"trade_id":18446744073709551615}})", m, error))
+      << error;
+  EXPECT_EQ(std::get<std::uint64_t>(*m.field("trade_id")), 18446744073709551615ULL);
+}
+
 // Issue 16: one line of 100,000 fields took 21 s to parse (fields are searched linearly).
 TEST(CodecTest, LinesWithTooManyFieldsOrTagsAreRefused) {
   auto lineOf = [](std::size_t tags, std::size_t fields) {

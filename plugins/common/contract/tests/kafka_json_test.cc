@@ -141,6 +141,20 @@ TEST(KafkaShapes, MalformedValuesSayWhy) {
   EXPECT_FALSE(parseValue(parser, "trade,pair=X price=", "", 0, out, error));
 }
 
+// Issue 16: a trade_id past 2^64 must be refused with a reason, never stored as 0 or rounded
+// (simdjson's DOM parser refuses the document; the JSON-lines codec had to be fixed).
+TEST(KafkaShapes, IntegersPastUint64AreRefused) {
+  simdjson::dom::parser parser;
+  Metric out;
+  std::string error;
+  EXPECT_FALSE(parseValue(parser,
+                          R"({"pair":"BTC/USD","price":1.5,"trade_id":18446744073709551617,)"
+                          R"("time":1795962600000000000})",
+                          "trade", 0, out, error))
+      << (out.field("trade_id") ? "stored" : "dropped");
+  EXPECT_EQ(error, "malformed JSON: Problem while parsing a number");
+}
+
 // book and book_level had a table but no Kafka shape: now they have one each, keyed by pair.
 TEST(KafkaShapes, BookKindsHaveShapesOfTheirOwn) {
   simdjson::dom::parser parser;

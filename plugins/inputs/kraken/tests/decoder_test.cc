@@ -283,6 +283,25 @@ TEST(KrakenDecoder, RejectedFrameLeavesNoTradeIdBehind) {
   EXPECT_EQ(decoder.lastTradeId("BTC/USD"), -1);
 }
 
+// Issue 16: a trade_id past 2^64 was stored as 0. It must be refused, counted as a rejected
+// record with the reason, and never remembered as the last id.
+TEST(KrakenDecoder, TradeIdsOutsideInt64AreRejectedNeverStored) {
+  for (const char* id : {"18446744073709551617", "99999999999999999999999999",
+                         "9223372036854775808", "-5", "1.5", "1e3", "\"12\""}) {
+    Decoder decoder(sessionConfig());
+    CapturingEmitter out;
+    const auto r = decoder.decode(
+        std::string(
+            R"({"channel":"trade","type":"update","data":[{"symbol":"BTC/USD","side":"buy","price":1.0,"qty":1.0,"ord_type":"limit","trade_id":)") +
+            id + R"(,"timestamp":"2026-11-24T14:27:29Z"}]})",
+        kRx, out);
+    EXPECT_EQ(out.size(), 0u) << id;
+    EXPECT_TRUE(r.kind == FrameKind::kMalformed || r.rejected_records == 1u) << id;
+    EXPECT_NE(r.error.find("trade_id"), std::string::npos) << id << ": " << r.error;
+    EXPECT_EQ(decoder.lastTradeId("BTC/USD"), -1) << id;
+  }
+}
+
 // The depthcharge captures: real Kraken book frames with real checksums.
 std::vector<std::string> depthchargeFrames(const std::string& name) {
   std::vector<std::string> frames;
