@@ -1,5 +1,6 @@
 #include "decoder.h"
 
+#include <fmt/format.h>
 #include <simdjson.h>
 #include <zlib.h>
 
@@ -226,7 +227,7 @@ struct Decoder::Impl {
   }
 
   // --- records -----------------------------------------------------------------------------
-  error_code tradeRecord(od::object entry, std::int64_t rx, FrameResult& r) {
+  error_code tradeRecord(od::object entry, bool snapshot, std::int64_t rx, FrameResult& r) {
     std::string_view symbol;
     double price = 0, qty = 0;
     std::int64_t trade_id = -1, time_ns = 0;
@@ -273,6 +274,9 @@ struct Decoder::Impl {
     }
     if (acceptTrade(*pair, trade_id, time_ns)) {
       addTrade(*pair, side == 1, ord == 1, price, qty, trade_id, time_ns, rx);
+    } else {
+      ++(snapshot ? r.repeated_trades : r.out_of_order_trades);
+      r.skipped_trade = fmt::format("{} {} <= {}", pair->name, trade_id, pair->last_trade_id);
     }
     return simdjson::SUCCESS;
   }
@@ -636,7 +640,7 @@ struct Decoder::Impl {
       }
       error_code e = simdjson::SUCCESS;
       if (channel == "trade") {
-        e = tradeRecord(entry, rx, r);
+        e = tradeRecord(entry, snapshot, rx, r);
       } else if (channel == "ticker") {
         e = tickerRecord(entry, rx, r);
       } else if (channel == "ohlc") {
@@ -798,6 +802,8 @@ FrameResult Decoder::decode(std::string_view frame, std::int64_t receive_ns, Emi
     r.kind = FrameKind::kMalformed;
     if (r.error.empty()) r.error = simdjson::error_message(e);
     r.emitted = 0;
+    r.repeated_trades = r.out_of_order_trades = 0;
+    r.skipped_trade.clear();
     return r;
   }
   r.emitted = d.pending.size();

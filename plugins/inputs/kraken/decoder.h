@@ -39,7 +39,13 @@ struct FrameResult {
   std::size_t emitted = 0;
   std::size_t rejected_records = 0;  // records dropped as malformed (counted per frame above)
   std::size_t foreign_records = 0;   // records for a symbol we did not subscribe
-  std::string error;                 // why the frame or a record was rejected; ack error text
+  // Trades skipped because their id is at or below the highest id already emitted for the pair
+  // (one watermark per pair is the dedup): in a snapshot, Kraken's resend of recent trades on
+  // (re)subscribe; in an update, a trade out of order or sent twice.
+  std::size_t repeated_trades = 0;
+  std::size_t out_of_order_trades = 0;
+  std::string skipped_trade;  // "BTC/USD 93012290 <= 93012296", the last one skipped
+  std::string error;          // why the frame or a record was rejected; ack error text
   // kAck
   std::string method;  // subscribe | unsubscribe
   bool success = false;

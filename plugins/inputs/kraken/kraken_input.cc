@@ -136,7 +136,15 @@ class KrakenInput::Impl {
                                     "Trades fetched from REST after a reconnect.")),
         rest_errors_(context.counter("rest_errors_total", "Failed REST backfill requests.")),
         foreign_(context.counter("foreign_records_total",
-                                 "Records for symbols that were not subscribed, dropped.")) {
+                                 "Records for symbols that were not subscribed, dropped.")),
+        duplicate_trades_(context.counter(
+            "duplicate_trades_total",
+            "Trades skipped as already delivered: Kraken's resend of recent trades on "
+            "(re)subscribe, and REST backfill rows the stream had delivered.")),
+        out_of_order_trades_(context.counter(
+            "out_of_order_trades_total",
+            "Trades of a live update skipped because their id was at or below one already "
+            "delivered for the pair (out of order or sent twice).")) {
     if (options_.replay.empty()) {
       std::string error;
       if (!parseEndpoint(options_.url, endpoint_, error)) throw std::invalid_argument(error);
@@ -425,6 +433,7 @@ class KrakenInput::Impl {
       if (decoder_->lastTradeId(pair) < 0 || stopping_) continue;
       std::string cursor = std::to_string(decoder_->lastTradeTime(pair));
       std::size_t emitted = 0;
+      std::size_t repeated = 0;
       try {
         for (int page = 0; page < kMaxBackfillPages && !stopping_; ++page) {
           const RestTradesPage trades = parseTradesResponse(rest_.get(
@@ -435,6 +444,8 @@ class KrakenInput::Impl {
             if (decoder_->emitTrade(pair, t.buy, t.market, t.price, t.volume, t.trade_id, t.time_ns,
                                     now, *out_)) {
               ++emitted;
+            } else {
+              ++repeated;  // `since` is inclusive: the page starts with trades already delivered
             }
           }
           if (trades.trades.size() < kRestPageRows || trades.last.empty() ||
@@ -448,7 +459,13 @@ class KrakenInput::Impl {
         ctx_.logger().error("REST backfill of {} trades failed: {}", pair, e.what());
       }
       backfilled_.inc(static_cast<double>(emitted));
-      if (emitted > 0) ctx_.logger().info("backfilled {} {} trades from REST", emitted, pair);
+      duplicate_trades_.inc(static_cast<double>(repeated));
+      if (emitted > 0 || repeated > 0) {
+        ctx_.logger().info(
+            "backfilled {} {} trades from REST ({} rows skipped as already delivered by the "
+            "stream)",
+            emitted, pair, repeated);
+      }
     }
   }
 
@@ -463,6 +480,7 @@ class KrakenInput::Impl {
       case FrameKind::kData:
         if (r.rejected_records > 0) malformed(r.error, frame);
         if (r.foreign_records > 0) foreign_.inc(static_cast<double>(r.foreign_records));
+        if (r.repeated_trades > 0 || r.out_of_order_trades > 0) skippedTrades(r);
         for (const auto& pair : r.book_resync) resyncBook(pair, r.error, session);
         if (r.emitted > 0 && !health_ok_) {
           health_ok_ = true;
@@ -503,6 +521,25 @@ class KrakenInput::Impl {
     malformed_log_.warn(ctx_.logger(), "malformed frame from {} ({}): {}",
                         options_.replay.empty() ? options_.url : options_.replay, reason,
                         excerpt(frame));
+  }
+
+  // Counted always; logged rate-limited. A snapshot's repeats are expected after a reconnect
+  // (debug); an update's are not (warn: the one-watermark dedup cannot tell a late trade from a
+  // repeat).
+  void skippedTrades(const FrameResult& r) {
+    if (r.repeated_trades > 0) {
+      duplicate_trades_.inc(static_cast<double>(r.repeated_trades));
+      skipped_trades_log_.log(ctx_.logger(), LogLevel::kDebug,
+                              "skipped {} trades of a snapshot as already delivered (last: {})",
+                              r.repeated_trades, r.skipped_trade);
+    }
+    if (r.out_of_order_trades > 0) {
+      out_of_order_trades_.inc(static_cast<double>(r.out_of_order_trades));
+      skipped_trades_log_.warn(ctx_.logger(),
+                               "skipped {} trades of an update whose id is at or below one "
+                               "already delivered (out of order or sent twice; last: {})",
+                               r.out_of_order_trades, r.skipped_trade);
+    }
   }
 
   void onAck(const FrameResult& r) {
@@ -587,7 +624,10 @@ class KrakenInput::Impl {
   Counter& backfilled_;
   Counter& rest_errors_;
   Counter& foreign_;
+  Counter& duplicate_trades_;
+  Counter& out_of_order_trades_;
   LogRateLimiter malformed_log_;
+  LogRateLimiter skipped_trades_log_;
   Endpoint endpoint_;
   std::unique_ptr<ssl::context> ssl_;
   std::unique_ptr<Recorder> recorder_;

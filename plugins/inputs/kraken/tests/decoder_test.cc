@@ -151,12 +151,36 @@ TEST(KrakenDecoder, DuplicateTradesAreSuppressedById) {
   const std::string frame =
       R"({"channel":"trade","type":"snapshot","data":[{"symbol":"BTC/USD","side":"buy","price":1.0,"qty":1.0,"ord_type":"limit","trade_id":10,"timestamp":"2026-11-24T14:27:29Z"},{"symbol":"BTC/USD","side":"buy","price":1.0,"qty":1.0,"ord_type":"limit","trade_id":11,"timestamp":"2026-11-24T14:27:30Z"}]})";
   EXPECT_EQ(decoder.decode(frame, kRx, out).emitted, 2u);
-  EXPECT_EQ(decoder.decode(frame, kRx, out).emitted, 0u);  // a snapshot again after a reconnect
+  const auto again = decoder.decode(frame, kRx, out);  // a snapshot again after a reconnect
+  EXPECT_EQ(again.emitted, 0u);
+  // Issue 16: skipped trades vanished without a count; a snapshot's are repeats.
+  EXPECT_EQ(again.repeated_trades, 2u);
+  EXPECT_EQ(again.out_of_order_trades, 0u);
+  EXPECT_EQ(again.skipped_trade, "BTC/USD 11 <= 11");
   EXPECT_EQ(decoder.lastTradeId("BTC/USD"), 11);
   EXPECT_EQ(decoder.lastTradeTime("BTC/USD"), rfc3339("2026-11-24T14:27:30Z"));
   EXPECT_FALSE(decoder.emitTrade("BTC/USD", true, false, 1, 1, 11, 0, kRx, out));
   EXPECT_TRUE(decoder.emitTrade("BTC/USD", true, false, 1, 1, 12, 0, kRx, out));
   EXPECT_EQ(out.size(), 3u);
+}
+
+// Issue 16: a live update whose trade id is below the pair's highest was dropped silently.
+TEST(KrakenDecoder, UpdateTradesBelowTheHighestIdAreCountedAsOutOfOrder) {
+  Decoder decoder(sessionConfig());
+  CapturingEmitter out;
+  const auto update = [](int id) {
+    return fmt::format(
+        R"({{"channel":"trade","type":"update","data":[{{"symbol":"ETH/USD","side":"buy","price":1.0,"qty":1.0,"ord_type":"limit","trade_id":{},"timestamp":"2026-11-24T14:27:29Z"}}]}})",
+        id);
+  };
+  EXPECT_EQ(decoder.decode(update(100), kRx, out).emitted, 1u);
+  const auto late = decoder.decode(update(99), kRx, out);
+  EXPECT_EQ(late.emitted, 0u);
+  EXPECT_EQ(late.out_of_order_trades, 1u);
+  EXPECT_EQ(late.repeated_trades, 0u);
+  EXPECT_EQ(late.skipped_trade, "ETH/USD 99 <= 100");
+  EXPECT_EQ(decoder.decode(update(100), kRx, out).out_of_order_trades, 1u);  // sent twice
+  EXPECT_EQ(decoder.decode(update(101), kRx, out).out_of_order_trades, 0u);
 }
 
 TEST(KrakenDecoder, TickerFieldsFollowTheDataContract) {

@@ -154,6 +154,11 @@ TEST(KrakenInput, StreamsEveryTradeExactlyOnceAcrossADroppedConnection) {
   EXPECT_EQ(tradesOf(out.snapshot()), expected);
   EXPECT_GE(ctx.counterValue("reconnects_total"), 1);
   EXPECT_GT(ctx.counterValue("backfilled_trades_total"), 0);
+  // Issue 16: what the dedup skipped is counted and said, not silently dropped: the resubscribe's
+  // snapshot and the REST page both start with trades the stream had delivered.
+  EXPECT_GT(ctx.counterValue("duplicate_trades_total"), 0);
+  EXPECT_EQ(ctx.counterValue("out_of_order_trades_total"), 0);
+  EXPECT_TRUE(ctx.logger().contains("rows skipped as already delivered by the stream"));
   EXPECT_GE(fx.stat("rest_requests"), 1);
   EXPECT_EQ(ctx.counterValue("malformed_frames_total"), 0);
   for (const auto& m : out.snapshot()) {
