@@ -120,7 +120,8 @@ void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
   s.option("connection", &TimescaleOptions::connection,
            "libpq connection string or URI, for example "
            "`postgresql://cvagent@db:5432/crypto_viz_ts?sslmode=verify-full` or `${DATABASE_URL}`. "
-           "Every libpq option passes through. Empty: libpq's PG* environment variables.")
+           "Every libpq option passes through. Empty: libpq's PG* environment variables. A server "
+           "not on this machine is verified by default (sslmode=verify-full, system CAs).")
       .example("${DATABASE_URL}");
   s.option("connection_file", &TimescaleOptions::connection_file,
            "File holding the connection string (a mounted secret; a trailing newline is "
@@ -224,6 +225,7 @@ TimescaleOutput::TimescaleOutput(const TimescaleOptions& options, PluginContext&
       late_refreshes_(context.counter(
           "late_refreshes_total",
           "Refreshes of continuous aggregates for rows older than their refresh window.")) {
+  if (!conninfo_.tls_warning.empty()) context_.logger().warn("{}", conninfo_.tls_warning);
   late_.resize(std::size(kHourlyAggregates));
   late_in_batch_.resize(std::size(kHourlyAggregates));
   staged_.resize(tables().size());
