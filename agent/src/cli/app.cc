@@ -54,12 +54,17 @@ void printDiagnostics(const Diagnostics& diags) {
     std::fprintf(stderr, "%s: error: %s\n", d.mark.str().c_str(), d.message.c_str());
 }
 
+// What loadPipeline requires of the pipeline: a run (and so `validate` and a reload) needs inputs
+// and outputs; `schema apply` reads only the outputs.
+enum class Purpose { kRun, kSchema };
+
 // Loads, parses and validates the whole pipeline, plugins included. False with `diags` filled.
-bool loadPipeline(const CliOptions& cli, LoadedPipeline& out, Diagnostics& diags) {
+bool loadPipeline(const CliOptions& cli, LoadedPipeline& out, Diagnostics& diags,
+                  Purpose purpose = Purpose::kRun) {
   auto root = config::loadAll(cli.config_files, cli.config_dirs, config::processEnv(), diags);
   if (!root) return false;
   out.config = config::parsePipeline(*root, diags);
-  config::requireInputsAndOutputs(out.config, root->mark(), diags);
+  if (purpose == Purpose::kRun) config::requireInputsAndOutputs(out.config, root->mark(), diags);
   out.registry = std::make_unique<plugins::PluginRegistry>(
       plugins::pluginSearchPath(cli.plugin_dirs, out.config.agent.plugin_dirs),
       plugins::LoadPolicy{.allow_insecure = cli.allow_insecure_plugins});
@@ -258,7 +263,7 @@ int validateCommand(const CliOptions& cli) {
 int schemaApplyCommand(const CliOptions& cli) {
   Diagnostics diags;
   LoadedPipeline loaded;
-  if (!loadPipeline(cli, loaded, diags)) {
+  if (!loadPipeline(cli, loaded, diags, Purpose::kSchema)) {
     printDiagnostics(diags);
     return kExitConfig;
   }
