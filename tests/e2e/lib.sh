@@ -29,6 +29,19 @@ wait_for() {
   done
 }
 
+# write_alias_bomb FILE: 566 bytes of YAML, nine levels of nine aliases (9^9 nodes once expanded).
+write_alias_bomb() {
+  {
+    echo 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
+    local prev=a level
+    for level in b c d e f g h i; do
+      echo "$level: &$level [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
+      prev=$level
+    done
+    echo 'inputs: *i'
+  } >"$1"
+}
+
 free_port() {
   /usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
 }

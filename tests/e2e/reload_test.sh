@@ -43,15 +43,7 @@ wait_for 10 grep -q "reload refused: .*p.yaml:1:1: the pipeline has no inputs" "
   fail "an empty reload was not refused"
 [[ $(grep -c "configuration reloaded" "$WORK/agent.log") -eq 1 ]] || fail "an empty file was loaded"
 # Issue 16: a 566-byte alias bomb exhausted memory through a reload as through a start.
-{
-  echo 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
-  prev=a
-  for level in b c d e f g h i; do
-    echo "$level: &$level [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
-    prev=$level
-  done
-  echo 'inputs: *i'
-} >"$WORK/p.yaml"
+write_alias_bomb "$WORK/p.yaml"
 kill -HUP "$agent"
 wait_for 10 grep -q "reload refused: .*nodes (aliases are expanded); refused" "$WORK/agent.log" ||
   fail "an alias bomb was not refused on reload"

@@ -71,15 +71,7 @@ expect_refused "a --config-dir of agent settings only" "the pipeline has no outp
 sed 's/bach_size: 500/batch_size: 99999999999999/' "$WORK/bad.yaml" >"$WORK/huge.yaml"
 expect_refused "a huge batch_size" "huge.yaml:9:19: error: option 'batch_size' must be at most 1000000" \
   -c "$WORK/huge.yaml"
-{
-  echo 'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]'
-  prev=a
-  for level in b c d e f g h i; do
-    echo "$level: &$level [*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev,*$prev]"
-    prev=$level
-  done
-  echo 'inputs: *i'
-} >"$WORK/bomb.yaml"
+write_alias_bomb "$WORK/bomb.yaml"
 # The limit on the address space turns a regression into a quick failure, not a swapping machine.
 (
   ulimit -v 4000000
