@@ -46,7 +46,15 @@ set -e
 grep -q "dropped a 'trade' metric (buffer_full): the buffer is full" "$WORK/drop.log" || fail "buffer drops not logged"
 grep -q "done: 100 metrics gathered, 0 written, 100 dropped" "$WORK/drop.log" || fail "drop summary: $(grep done "$WORK/drop.log")"
 
-# The generated sample is a valid pipeline.
+# The generated sample is a valid pipeline once it has an input and an output (its plugins are
+# commented out; a pipeline with none is refused). They come from a second file, merged.
 "$CVAGENT" config sample >"$WORK/sample.yaml" 2>/dev/null || fail "config sample"
-"$CVAGENT" validate -c "$WORK/sample.yaml" >/dev/null 2>"$WORK/sample.log" || fail "the sample does not validate"
+printf 'inputs:\n  - file: {path: in.jsonl}\noutputs:\n  - stdout: {}\n' >"$WORK/minimal.yaml"
+"$CVAGENT" validate -c "$WORK/sample.yaml" -c "$WORK/minimal.yaml" >/dev/null 2>"$WORK/sample.log" ||
+  fail "the sample does not validate"
+set +e
+"$CVAGENT" validate -c "$WORK/sample.yaml" >/dev/null 2>"$WORK/sample.log"
+rc=$?
+set -e
+[[ $rc -eq 2 ]] || fail "the sample without plugins validated (exit $rc)"
 echo "once: ok"
