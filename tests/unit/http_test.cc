@@ -67,6 +67,51 @@ TEST(HttpServerTest, HealthFollowsPluginStates) {
   server.stop();
 }
 
+// Liveness and readiness differ: an output that retries keeps /health at 200 (a restart would not
+// fix a remote outage) but makes /ready 503 until it is connected again.
+TEST(HttpServerTest, ReadyWaitsForEveryOutputToConnect) {
+  Telemetry telemetry;
+  SystemClock clock;
+  HttpServer server(telemetry);
+  server.start("127.0.0.1:0");
+  InstanceContext kraken("inputs.kraken", "input", telemetry, clock, "/tmp");
+  InstanceContext kafka("outputs.kafka", "output", telemetry, clock, "/tmp");
+  InstanceContext pg("outputs.timescale", "output", telemetry, clock, "/tmp");
+  telemetry.setAgentState("starting");
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503) << "not running yet";
+
+  telemetry.setAgentState("running");
+  kraken.setHealth(HealthState::kDegraded, "connection refused; reconnecting in 500 ms");
+  telemetry.setConnected("outputs.kafka", true);
+  pg.setHealth(HealthState::kDegraded, "connect failed: connection refused");
+  auto res = get(server.port(), "/ready");
+  EXPECT_EQ(res.result_int(), 503) << res.body();
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+  EXPECT_NE(res.body().find(R"("status":"not ready")"), std::string::npos) << res.body();
+  EXPECT_NE(res.body().find(R"("id":"outputs.timescale")"), std::string::npos) << res.body();
+  EXPECT_NE(res.body().find("connect failed: connection refused"), std::string::npos);
+  EXPECT_EQ(res.body().find(R"("id":"outputs.kafka")"), std::string::npos) << "kafka is connected";
+  EXPECT_EQ(res.body().find("inputs.kraken"), std::string::npos) << "inputs do not gate readiness";
+  EXPECT_EQ(get(server.port(), "/health").result_int(), 200) << "alive while it retries";
+
+  telemetry.setConnected("outputs.timescale", true);
+  res = get(server.port(), "/readyz");
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_NE(res.body().find(R"("status":"ready","agent":"running","waiting_for":[])"),
+            std::string::npos)
+      << res.body();
+
+  telemetry.setConnected("outputs.kafka", false);  // a write failed
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503);
+  telemetry.setConnected("outputs.kafka", true);
+  kraken.setHealth(HealthState::kFailed, "cannot open replay file x");
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503) << "a failed plugin is never ready";
+  kraken.setHealth(HealthState::kOk, "");
+  telemetry.setAgentState("stopping");
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503) << "draining: take it out of rotation";
+  server.stop();
+}
+
 TEST(HttpServerTest, MetricsInPrometheusTextFormat) {
   Telemetry telemetry;
   SystemClock clock;

@@ -100,6 +100,10 @@ void Telemetry::setAgentState(std::string state) {
 
 bool Telemetry::healthy() const {
   std::lock_guard lock(health_mu_);
+  return healthyLocked();
+}
+
+bool Telemetry::healthyLocked() const {
   if (agent_state_ != "running" && agent_state_ != "reloading") return false;
   for (const auto& [id, h] : health_) {
     if (h.state == HealthState::kFailed) return false;
@@ -107,9 +111,58 @@ bool Telemetry::healthy() const {
   return true;
 }
 
-std::string Telemetry::healthJson() const {
-  const bool ok = healthy();
+void Telemetry::setConnected(const std::string& id, bool connected) {
   std::lock_guard lock(health_mu_);
+  auto it = health_.find(id);
+  if (it != health_.end()) it->second.connected = connected;
+}
+
+bool Telemetry::ready() const {
+  std::lock_guard lock(health_mu_);
+  return readyLocked();
+}
+
+bool Telemetry::readyLocked() const {
+  if (agent_state_ != "running" || !healthyLocked()) return false;
+  for (const auto& [id, h] : health_) {
+    if (h.kind == "output" && !h.connected) return false;
+  }
+  return true;
+}
+
+std::string Telemetry::readyJson() const {
+  std::lock_guard lock(health_mu_);
+  const bool ok = readyLocked();
+  std::string out = "{\"status\":";
+  codec::appendJsonString(ok ? "ready" : "not ready", out);
+  out += ",\"agent\":";
+  codec::appendJsonString(agent_state_, out);
+  // What readiness waits for: every output not yet connected, and any failed plugin.
+  out += ",\"waiting_for\":[";
+  bool first = true;
+  for (const auto& id : health_order_) {
+    const auto& h = health_.at(id);
+    const bool waiting = h.state == HealthState::kFailed || (h.kind == "output" && !h.connected);
+    if (!waiting) continue;
+    if (!first) out += ',';
+    first = false;
+    out += "{\"id\":";
+    codec::appendJsonString(h.id, out);
+    out += ",\"state\":";
+    codec::appendJsonString(stateName(h.state), out);
+    if (!h.detail.empty()) {
+      out += ",\"detail\":";
+      codec::appendJsonString(h.detail, out);
+    }
+    out += '}';
+  }
+  out += "]}";
+  return out;
+}
+
+std::string Telemetry::healthJson() const {
+  std::lock_guard lock(health_mu_);
+  const bool ok = healthyLocked();
   std::string out = "{\"status\":";
   codec::appendJsonString(ok ? "healthy" : "unhealthy", out);
   out += ",\"agent\":";

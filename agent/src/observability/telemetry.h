@@ -27,6 +27,8 @@ struct PluginHealth {
   HealthState state = HealthState::kStarting;
   std::string detail;
   std::int64_t last_data_ns = 0;
+  // Outputs only: whether the last connect or write worked (the readiness view, /ready).
+  bool connected = false;
 };
 
 class Telemetry {
@@ -55,6 +57,13 @@ class Telemetry {
   bool healthy() const;
   std::string healthJson() const;
 
+  // Readiness (/ready): the agent runs, nothing has failed and every output is connected (its
+  // last connect or write worked). Liveness is healthy(): an output that retries is degraded but
+  // alive; it is only not ready.
+  void setConnected(const std::string& id, bool connected);
+  bool ready() const;
+  std::string readyJson() const;
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::mutex mu_;
@@ -64,6 +73,8 @@ class Telemetry {
   mutable std::mutex health_mu_;
   std::map<std::string, PluginHealth> health_;
   std::vector<std::string> health_order_;
+  bool readyLocked() const;
+  bool healthyLocked() const;
   std::string agent_state_ = "starting";
   std::int64_t started_ns_;
 };
