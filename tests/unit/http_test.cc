@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -129,6 +130,39 @@ TEST(HttpServerTest, MetricsInPrometheusTextFormat) {
   EXPECT_NE(res.body().find("cvagent_lag_seconds{plugin=\"inputs.kraken\"} 1.5"),
             std::string::npos);
   EXPECT_NE(res.body().find("cvagent_build_info{version=\""), std::string::npos);
+
+  // Health as a metric, for dashboards: 2 is degraded.
+  ctx.setHealth(HealthState::kDegraded, "reconnecting");
+  res = get(server.port(), "/metrics");
+  EXPECT_NE(res.body().find(R"(cvagent_plugin_state{kind="input",plugin="inputs.kraken"} 2)"),
+            std::string::npos)
+      << res.body();
+  // The process's own figures under the standard names, with plausible values.
+  auto value = [&](const std::string& name) {
+    const auto at = res.body().find("\n" + name + " ");
+    if (at == std::string::npos) return -1.0;
+    return std::stod(res.body().substr(at + name.size() + 2));
+  };
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e6) << res.body();
+  EXPECT_GE(value("process_virtual_memory_bytes"), value("process_resident_memory_bytes"));
+  EXPECT_GE(value("process_cpu_seconds_total"), 0.0);
+  EXPECT_GE(value("process_open_fds"), 3.0);
+  const double started = value("process_start_time_seconds");
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_GT(started, now - 3600) << "started within the last hour";
+  EXPECT_LE(started, now + 1);
+}
+
+TEST(HttpServerTest, LastDataTimestampPerOutput) {
+  Telemetry telemetry;
+  SystemClock clock;
+  InstanceContext ctx("outputs.file", "output", telemetry, clock, "/tmp");
+  telemetry.markData("outputs.file", 1'700'000'000'500'000'000);
+  EXPECT_NE(telemetry.scrape().find(
+                R"(cvagent_last_data_timestamp_seconds{plugin="outputs.file"} 1700000000.5)"),
+            std::string::npos)
+      << telemetry.scrape();
 }
 
 TEST(HttpServerTest, BadAddressesAreClearErrors) {

@@ -29,7 +29,14 @@ struct PluginHealth {
   std::int64_t last_data_ns = 0;
   // Outputs only: whether the last connect or write worked (the readiness view, /ready).
   bool connected = false;
+  prometheus::Gauge* state_gauge = nullptr;      // cvagent_plugin_state
+  prometheus::Gauge* last_data_gauge = nullptr;  // cvagent_last_data_timestamp_seconds
 };
+
+// The process's own figures in the names every Prometheus client library uses
+// (process_cpu_seconds_total, process_resident_memory_bytes...), read from /proc at scrape time.
+// Appended to `families`; nothing is added where /proc cannot be read.
+void appendProcessMetrics(std::vector<prometheus::MetricFamily>& families);
 
 class Telemetry {
  public:
