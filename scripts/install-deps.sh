@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   postgresql-15 postgresql-client-15 redis-server prometheus kcat
   python3 python3-websockets openssl curl procps
-  rpm file docker-compose
+  rpm file docker-compose lintian
 )
 
 pkgs=("${build_pkgs[@]}")
