@@ -83,12 +83,15 @@ set(CVAGENT_PACKAGE_MAINTAINER "cvagent maintainers <cvagent-maintainers@example
 set(CPACK_PACKAGE_CONTACT "${CVAGENT_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+# Lines under 80 columns (Debian policy 3.4.1; lintian: extended-description-line-too-long).
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
-    "cvagent reads a YAML pipeline and chains plugins: inputs (Kraken WebSocket v2, RSS/Atom "
-    "feeds, Kafka, files) feed ordered processors (normalize, OHLC candles, VADER sentiment) and "
-    "buffered outputs (Kafka, TimescaleDB, files) with batching, retries and at-least-once "
-    "delivery. It exposes /health and Prometheus /metrics. The package also carries the plugin "
-    "SDK (headers, static library and CMake package) for building third-party plugins.")
+    "cvagent reads a YAML pipeline and chains plugins: inputs (Kraken WebSocket\n"
+    "v2, RSS/Atom feeds, Kafka, files) feed ordered processors (normalize, OHLC\n"
+    "candles, sentiment, alerts, forecasts) and buffered outputs (Kafka,\n"
+    "TimescaleDB, Redis, Prometheus, files) with batching, retries and\n"
+    "at-least-once delivery. It exposes /health, /ready and Prometheus /metrics.\n"
+    "The package also carries the plugin SDK (headers, static library and CMake\n"
+    "package) for building third-party plugins.")
 set(CPACK_PACKAGE_INSTALL_DIRECTORY cvagent)
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)

@@ -151,7 +151,7 @@ if ((with_deb)); then
   # only concern packages built by Debian's own tools (not CPack) are printed, not failed on.
   if command -v lintian >/dev/null; then
     lintian_rc=0
-    lintian --fail-on error --no-tag-display-limit "$deb" >"$work/lintian.log" 2>&1 || lintian_rc=$?
+    lintian --fail-on error --tag-display-limit 0 "$deb" >"$work/lintian.log" 2>&1 || lintian_rc=$?
     sed 's/^/  lintian: /' "$work/lintian.log"
     check "lintian finds no error in the .deb ($(grep -c '^E:' "$work/lintian.log") errors, $(grep -c '^W:' "$work/lintian.log") warnings)" \
       test "$lintian_rc" -eq 0
