@@ -41,8 +41,8 @@ chroot "$rootfs" /bin/bash -euc '
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends /tmp/cvagent_*.deb ca-certificates curl >/dev/null
   rm -rf /var/lib/apt/lists/* /tmp/cvagent_*.deb /var/cache/apt/archives/*.deb /var/cache/apt/*.bin
-  test ! -e /usr/include/cvagent
-  cvagent --version
+  test ! -e /usr/include/cvagent/plugin.h  # the SDK left out
+  cvagent --version | head -1
 ' >"$root/chroot.log" 2>&1 || { tail -20 "$root/chroot.log" >&2; exit 1; }
 umount "$rootfs/proc" "$rootfs/dev"
 final=$(size)
