@@ -35,6 +35,27 @@ const char* stateName(HealthState s) {
   }
   return "unknown";
 }
+// {"id","kind","state","detail","last_data"} of /health; /ready (full = false) leaves out the kind
+// and the last data time.
+void appendPluginJson(const PluginHealth& h, bool full, std::string& out) {
+  out += "{\"id\":";
+  codec::appendJsonString(h.id, out);
+  if (full) {
+    out += ",\"kind\":";
+    codec::appendJsonString(h.kind, out);
+  }
+  out += ",\"state\":";
+  codec::appendJsonString(stateName(h.state), out);
+  if (!h.detail.empty()) {
+    out += ",\"detail\":";
+    codec::appendJsonString(h.detail, out);
+  }
+  if (full && h.last_data_ns) {
+    out += ",\"last_data\":";
+    codec::appendJsonString(formatRfc3339(h.last_data_ns, 3), out);
+  }
+  out += '}';
+}
 }  // namespace
 
 Telemetry::Telemetry()
@@ -230,15 +251,7 @@ std::string Telemetry::readyJson() const {
     if (!waiting) continue;
     if (!first) out += ',';
     first = false;
-    out += "{\"id\":";
-    codec::appendJsonString(h.id, out);
-    out += ",\"state\":";
-    codec::appendJsonString(stateName(h.state), out);
-    if (!h.detail.empty()) {
-      out += ",\"detail\":";
-      codec::appendJsonString(h.detail, out);
-    }
-    out += '}';
+    appendPluginJson(h, /*full=*/false, out);
   }
   out += "]}";
   return out;
@@ -260,21 +273,7 @@ std::string Telemetry::healthJson() const {
     const auto& h = health_.at(id);
     if (!first) out += ',';
     first = false;
-    out += "{\"id\":";
-    codec::appendJsonString(h.id, out);
-    out += ",\"kind\":";
-    codec::appendJsonString(h.kind, out);
-    out += ",\"state\":";
-    codec::appendJsonString(stateName(h.state), out);
-    if (!h.detail.empty()) {
-      out += ",\"detail\":";
-      codec::appendJsonString(h.detail, out);
-    }
-    if (h.last_data_ns) {
-      out += ",\"last_data\":";
-      codec::appendJsonString(formatRfc3339(h.last_data_ns, 3), out);
-    }
-    out += '}';
+    appendPluginJson(h, /*full=*/true, out);
   }
   out += "]}";
   return out;
