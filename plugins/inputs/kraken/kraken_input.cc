@@ -195,7 +195,9 @@ class KrakenInput::Impl {
     asio::steady_timer writer_wake;
     asio::steady_timer watchdog;
     std::deque<std::string> outbox;
-    SteadyClock::time_point last_rx = SteadyClock::now();
+    // Frames received so far: the watchdog sees progress by the count changing, so a frame
+    // costs no clock read for it.
+    std::uint64_t frames = 0;
     std::function<void()> close_socket;
 
     void close() {
@@ -305,7 +307,7 @@ class KrakenInput::Impl {
       while (session->alive) {
         buffer.clear();
         co_await ws.async_read(buffer, use_awaitable);
-        session->last_rx = SteadyClock::now();
+        ++session->frames;
         got_data = true;
         const auto data = buffer.cdata();
         onFrame(std::string_view(static_cast<const char*>(data.data()), data.size()),
@@ -362,12 +364,19 @@ class KrakenInput::Impl {
   awaitable<void> watchdog(std::shared_ptr<Session> s) {
     const auto period = std::max<std::chrono::milliseconds>(options_.stall_timeout / 4,
                                                             std::chrono::milliseconds(5));
+    std::uint64_t frames_seen = s->frames;
+    auto last_rx = SteadyClock::now();
     while (s->alive) {
       s->watchdog.expires_after(period);
       beast::error_code ec;
       co_await s->watchdog.async_wait(asio::redirect_error(use_awaitable, ec));
       if (!s->alive) break;
-      if (SteadyClock::now() - s->last_rx > options_.stall_timeout) {
+      const auto now = SteadyClock::now();
+      if (s->frames != frames_seen) {
+        frames_seen = s->frames;
+        last_rx = now;
+      }
+      if (now - last_rx > options_.stall_timeout) {
         stalls_.inc();
         s->stalled = true;
         s->close();
@@ -599,7 +608,7 @@ class KrakenInput::Impl {
   std::int64_t ping_id_ = 1000;
   std::shared_ptr<Session> current_;
   // Declared last: destroyed first, with any coroutine frames still holding the members above.
-  asio::io_context io_;
+  asio::io_context io_{1};  // run by one thread: the scheduler can skip some of its locking
   asio::steady_timer backoff_timer_{io_};
   std::mutex replay_mu_;
   std::condition_variable replay_cv_;

@@ -174,8 +174,8 @@ void BM_EndToEndLoopback(benchmark::State& state) {
 BENCHMARK(BM_EndToEndLoopback)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 // `bench_input_kraken --serve N`: a stand-alone fast fake exchange for measuring the whole agent.
-// Prints its port, then streams N trade frames to every connection that subscribes
-// (bench/agent_loopback.sh).
+// Prints its port, then streams N trade frames to every connection that subscribes, one
+// connection at a time (bench/throughput.py, bench/agent_loopback.sh).
 int serve(std::size_t count) {
   const auto frames = tradeFrames(count, 1);
   asio::io_context io;
@@ -199,10 +199,39 @@ int serve(std::size_t count) {
   }
 }
 
+// `bench_input_kraken --count PORT N`: the limit of the set-up, a bare Beast client that
+// subscribes like inputs.kraken and only counts frames. Prints the frames per second from the
+// connect to the Nth frame (bench/throughput.py).
+int count(const std::string& port, std::size_t frames) {
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  websocket::stream<asio::ip::tcp::socket> ws(io);
+  const auto start = std::chrono::steady_clock::now();
+  asio::connect(ws.next_layer(), resolver.resolve("127.0.0.1", port));
+  ws.handshake("127.0.0.1:" + port, "/v2");
+  ws.write(asio::buffer(std::string_view(
+      R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"]},"req_id":2})")));
+  beast::flat_buffer buffer;
+  std::size_t received = 0, bytes = 0;
+  while (received < frames) {
+    buffer.clear();
+    bytes += ws.read(buffer);
+    ++received;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%zu frames (%zu bytes) in %.3f s: %.0f frames/s\n", received, bytes, seconds,
+              static_cast<double>(received) / seconds);
+  beast::error_code ignored;
+  ws.next_layer().close(ignored);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--serve") return serve(std::stoul(argv[2]));
+  if (argc == 4 && std::string(argv[1]) == "--count") return count(argv[2], std::stoul(argv[3]));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
