@@ -175,7 +175,8 @@ BENCHMARK(BM_EndToEndLoopback)->Unit(benchmark::kMillisecond)->UseRealTime()->It
 
 // `bench_input_kraken --serve N`: a stand-alone fast fake exchange for measuring the whole agent.
 // Prints its port, then streams N trade frames to every connection that subscribes, one
-// connection at a time (bench/throughput.py, bench/agent_loopback.sh).
+// connection at a time, printing `connected <monotonic ns>` as each arrives (bench/throughput.py,
+// bench/agent_loopback.sh).
 int serve(std::size_t count) {
   const auto frames = tradeFrames(count, 1);
   asio::io_context io;
@@ -185,6 +186,13 @@ int serve(std::size_t count) {
   for (;;) {
     try {
       websocket::stream<asio::ip::tcp::socket> ws(acceptor.accept());
+      // When the consumer connected, on the monotonic clock (Python's time.monotonic_ns()): a
+      // driver measures each consumer from here to its last frame.
+      std::printf("connected %lld\n",
+                  static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count()));
+      std::fflush(stdout);
       ws.accept();
       beast::flat_buffer buffer;
       ws.read(buffer);
