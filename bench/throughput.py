@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Whole-agent throughput, every consumer of the same fake exchange in one run (issue 14).
 
-    bench/throughput.py BUILD_DIR [--trades N] [--old-trades N] [--rounds R]
+    bench/throughput.py BUILD_DIR [--trades N] [--old-trades N] [--rounds R] [--before DIR]
 
 Starts the fast fake exchange (bench_input_kraken --serve N: a C++ Beast server streaming N
 one-trade frames over plain WebSocket on loopback to each connection) and the librdkafka mock
@@ -18,8 +18,11 @@ A consumer's rate is its trades over the time from its connect (stamped by the f
 its last trade stored: outputs' written counters on /metrics (polled every 10 ms; Kafka counts a
 trade once its delivery report confirmed it), the old producer's last confirmed delivery.
 file->kafka runs from the agent's start. Prints each round, then the medians, each rate's ratio to
-the limit, the agent's peak RSS (VmHWM) per scenario, the idle RSS (bench/idle_rss.sh) and the
-load average before and after.
+the limit and to the old producer, the agent's peak RSS (VmHWM) and peak anonymous memory (RssAnon,
+sampled with the counters: the rest of the RSS is shared libraries' pages) per scenario, the idle
+RSS (bench/idle_rss.sh) and the load average before and after. With --before DIR (a directory with
+bin/cvagent and lib/cvagent/plugins of another build), the three agent scenarios also run with that
+agent, in the same rounds, for a before/after comparison.
 """
 import argparse
 import os
@@ -108,13 +111,20 @@ def written(http_port, output):
     return int(float(m.group(1))) if m else 0
 
 
-def run_agent(build, work, name, inputs_yaml, output_yaml, output_id, trades, since=None,
-              exchange=None):
-    """Runs cvagent until `output_id` has stored `trades`; returns (seconds, peak RSS MB)."""
+def memory_kb(pid, field):
+    with open(f"/proc/{pid}/status") as f:
+        return int(re.search(field + r":\s+(\d+)", f.read()).group(1))
+
+
+def run_agent(build, work, name, inputs_yaml, output_yaml, output_id, trades, exchange=None):
+    """Runs cvagent until `output_id` has stored `trades`; returns (seconds, peak RSS MB, peak
+    anonymous MB)."""
     http = free_port()
     config = os.path.join(work, f"{name}.yaml")
     with open(config, "w") as f:
-        f.write(f'agent: {{http: "127.0.0.1:{http}", state_dir: {work}/state-{name}}}\n'
+        # A fresh state directory: inputs.file must not resume where an earlier run stopped.
+        state = tempfile.mkdtemp(prefix=f"state-{name}.", dir=work)
+        f.write(f'agent: {{http: "127.0.0.1:{http}", state_dir: {state}}}\n'
                 f"inputs:\n  - {inputs_yaml}\noutputs:\n  - {output_yaml}\n")
     connects_before = len(exchange.connects) if exchange else 0
     with open(os.path.join(work, f"{name}.log"), "w") as log:
@@ -123,7 +133,9 @@ def run_agent(build, work, name, inputs_yaml, output_yaml, output_id, trades, si
     try:
         deadline = time.monotonic() + 120
         count = 0
+        anon_kb = 0
         while count < trades:
+            anon_kb = max(anon_kb, memory_kb(agent.pid, "RssAnon"))
             if agent.poll() is not None:
                 raise RuntimeError(f"{name}: the agent exited, see {log.name}")
             if time.monotonic() > deadline:
@@ -135,10 +147,10 @@ def run_agent(build, work, name, inputs_yaml, output_yaml, output_id, trades, si
             if count < trades:
                 time.sleep(0.01)
         done = time.monotonic_ns()
-        with open(f"/proc/{agent.pid}/status") as f:
-            hwm_kb = int(re.search(r"VmHWM:\s+(\d+)", f.read()).group(1))
+        hwm_kb = memory_kb(agent.pid, "VmHWM")
+        anon_kb = max(anon_kb, memory_kb(agent.pid, "RssAnon"))
         begin = exchange.connect_time(connects_before) if exchange else started
-        return (done - begin) / 1e9, hwm_kb / 1024
+        return (done - begin) / 1e9, hwm_kb / 1024, anon_kb / 1024
     finally:
         agent.terminate()
         agent.wait()
@@ -160,6 +172,8 @@ def main():
     parser.add_argument("--old-trades", type=int, default=60000,
                         help="trades for the old Python producer (it is slow)")
     parser.add_argument("--rounds", type=int, default=1)
+    parser.add_argument("--before", help="another build's agent to compare with (bin/cvagent and "
+                        "lib/cvagent/plugins)")
     args = parser.parse_args()
     build = os.path.abspath(args.build)
     n = args.trades
@@ -177,13 +191,20 @@ def main():
     to_kafka = f'kafka: {{brokers: "{kafka.brokers}"}}'
     trades_lp = os.path.join(work, "trades.lp")
     trade_file(trades_lp, n)
-    results = {}  # scenario -> [(rate, rss)]
+    scenarios = [  # name, input, output, output id, fed by the fake exchange
+        ("kraken->discard", kraken, "discard: {}", "outputs.discard", True),
+        ("kraken->kafka", kraken, to_kafka, "outputs.kafka", True),
+        ("file->kafka", f"file: {{path: {trades_lp}, format: influx, tail: true, "
+         "from_beginning: true}", to_kafka, "outputs.kafka", False),
+    ]
+    results = {}  # scenario -> [(rate, peak RSS, peak anonymous)]
+    agents = [("", build)] + ([("before ", os.path.abspath(args.before))] if args.before else [])
 
-    def record(name, seconds, trades, rss=None):
+    def record(name, seconds, trades, rss=None, anon=None):
         rate = trades / seconds
-        results.setdefault(name, []).append((rate, rss))
-        rss_text = f", peak RSS {rss:.1f} MB" if rss else ""
-        print(f"  {name:16} {rate:>10,.0f} trades/s ({trades} in {seconds:.2f} s{rss_text})",
+        results.setdefault(name, []).append((rate, rss, anon))
+        rss_text = f", peak RSS {rss:.1f} MB, anon {anon:.1f} MB" if rss else ""
+        print(f"  {name:23} {rate:>10,.0f} trades/s ({trades} in {seconds:.2f} s{rss_text})",
               flush=True)
 
     try:
@@ -192,16 +213,12 @@ def main():
             out = subprocess.run([f"{build}/bin/bench_input_kraken", "--count", str(exchange.port),
                                   str(n)], check=True, capture_output=True, text=True).stdout
             record("limit", float(re.search(r"in ([\d.]+) s", out).group(1)), n)
-            seconds, rss = run_agent(build, work, "discard", kraken, "discard: {}",
-                                     "outputs.discard", n, exchange=exchange)
-            record("kraken->discard", seconds, n, rss)
-            seconds, rss = run_agent(build, work, "kafka", kraken, to_kafka, "outputs.kafka", n,
-                                     exchange=exchange)
-            record("kraken->kafka", seconds, n, rss)
-            seconds, rss = run_agent(build, work, "file", f"file: {{path: {trades_lp}, "
-                                     f"format: influx, tail: true, from_beginning: true}}", to_kafka,
-                                     "outputs.kafka", n)
-            record("file->kafka", seconds, n, rss)
+            for label, agent_build in agents:
+                for name, inputs_yaml, output_yaml, output_id, fed_by_exchange in scenarios:
+                    seconds, rss, anon = run_agent(
+                        agent_build, work, name, inputs_yaml, output_yaml, output_id, n,
+                        exchange=exchange if fed_by_exchange else None)
+                    record(label + name, seconds, n, rss, anon)
             before = len(exchange.connects)
             old = subprocess.run(["/usr/bin/python3",
                                   os.path.join(HERE, "old_kraken_producer.py"),
@@ -219,19 +236,21 @@ def main():
         kafka.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    limit = statistics.median(rate for rate, _ in results["limit"])
-    old = statistics.median(rate for rate, _ in results["old producer"])
+    limit = statistics.median(rate for rate, _, _ in results["limit"])
+    old = statistics.median(rate for rate, _, _ in results["old producer"])
     print(f"\nmedian of {args.rounds} round(s); load average {load_before} before, "
           f"{loadavg()} after")
-    print(f"{'scenario':16} {'trades/s':>10} {'range':>21} {'x limit':>8} {'x old':>6} "
-          f"{'peak RSS':>9}")
+    print(f"{'scenario':23} {'trades/s':>10} {'range':>21} {'x limit':>8} {'x old':>6} "
+          f"{'peak RSS':>9} {'anon':>8}")
     for name, runs in results.items():
-        rates = [rate for rate, _ in runs]
-        rss = [m for _, m in runs if m]
+        rates = [rate for rate, _, _ in runs]
+        rss = [m for _, m, _ in runs if m]
+        anon = [a for _, _, a in runs if a]
         rate = statistics.median(rates)
-        print(f"{name:16} {rate:>10,.0f} {min(rates):>10,.0f}-{max(rates):<10,.0f} "
+        print(f"{name:23} {rate:>10,.0f} {min(rates):>10,.0f}-{max(rates):<10,.0f} "
               f"{rate / limit:>8.2f} {rate / old:>6.1f} "
-              f"{(f'{max(rss):.1f} MB' if rss else '-'):>9}")
+              f"{(f'{max(rss):.1f} MB' if rss else '-'):>9} "
+              f"{(f'{max(anon):.1f} MB' if anon else '-'):>8}")
     print(idle)
 
 
