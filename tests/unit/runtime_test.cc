@@ -261,6 +261,8 @@ Metric tracked(std::int64_t seq) {
   return m;
 }
 
+constexpr const char* kAgent = "agent: {http: '', state_dir: /tmp/cvagent-runtime-test}\n";
+
 // ---------------------------------------------------------------- fixture
 class RuntimeTest : public ::testing::Test {
  protected:
@@ -320,6 +322,19 @@ class RuntimeTest : public ::testing::Test {
     return first->stopForReload();
   }
 
+  // `count` tracked metrics to a pipelined output (batches of 10) that confirms nothing until the
+  // hub's gate opens; returns once the output has its 3 batches in flight.
+  std::unique_ptr<Pipeline> runWithNothingConfirmed(int count) {
+    hub.setGate(false);
+    auto p = make(std::string(kAgent) + "inputs:\n  - seq: {count: " + std::to_string(count) +
+                  ", track: true}\noutputs:\n  - pipelined: {batch_size: 10, flush_interval: "
+                  "20ms}\n");
+    p->start(true);
+    p->waitInputsDone();
+    waitFor([] { return most_in_flight.load() == 3; });
+    return p;
+  }
+
   static void waitFor(const std::function<bool()>& done) {
     for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(done());
@@ -329,8 +344,6 @@ class RuntimeTest : public ::testing::Test {
   observability::Telemetry telemetry_;
   SystemClock clock_;
 };
-
-constexpr const char* kAgent = "agent: {http: '', state_dir: /tmp/cvagent-runtime-test}\n";
 
 TEST_F(RuntimeTest, ProcessorsRunInOrderAndFiltersSkipThem) {
   auto p = make(std::string(kAgent) + R"(
@@ -841,13 +854,7 @@ outputs:
 }
 
 TEST_F(RuntimeTest, APipelinedOutputHasSeveralBatchesInFlightAndDeliversOnlyWhatIsConfirmed) {
-  hub.setGate(false);  // nothing is confirmed yet
-  auto p = make(std::string(kAgent) +
-                "inputs:\n  - seq: {count: 50, track: true}\n"
-                "outputs:\n  - pipelined: {batch_size: 10, flush_interval: 20ms}\n");
-  p->start(true);
-  p->waitInputsDone();
-  waitFor([] { return most_in_flight.load() == 3; });
+  auto p = runWithNothingConfirmed(50);
   std::this_thread::sleep_for(50ms);
   EXPECT_EQ(most_in_flight.load(), 3);  // never more than the output allows
   EXPECT_EQ(delivered_ok.load(), 0);    // sent is not stored
@@ -883,13 +890,7 @@ TEST_F(RuntimeTest, APipelinedBatchToRetryIsRetriedAndNothingIsLostOrDuplicated)
 }
 
 TEST_F(RuntimeTest, StoppingAPipelinedOutputHandsBackWhatWasNotConfirmed) {
-  hub.setGate(false);
-  auto p = make(std::string(kAgent) +
-                "inputs:\n  - seq: {count: 30, track: true}\n"
-                "outputs:\n  - pipelined: {batch_size: 10, flush_interval: 20ms}\n");
-  p->start(true);
-  p->waitInputsDone();
-  waitFor([] { return most_in_flight.load() == 3; });
+  auto p = runWithNothingConfirmed(30);
   // The deadline passes with every batch unconfirmed: all are dropped as not written, and their
   // inputs hear so.
   EXPECT_EQ(p->stop(std::chrono::steady_clock::now() + 100ms), 30u);
