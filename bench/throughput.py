@@ -20,7 +20,8 @@ trade once its delivery report confirmed it), the old producer's last confirmed 
 file->kafka runs from the agent's start. Prints each round, then the medians, each rate's ratio to
 the limit and to the old producer, the agent's peak RSS (VmHWM) and peak anonymous memory (RssAnon,
 sampled with the counters: the rest of the RSS is shared libraries' pages) per scenario, the idle
-RSS (bench/idle_rss.sh) and the load average before and after. With --before DIR (a directory with
+RSS (bench/idle_rss.sh) and the load average before and after. Ratios are taken within each round,
+then their median is printed. With --before DIR (a directory with
 bin/cvagent and lib/cvagent/plugins of another build), the three agent scenarios also run with that
 agent, in the same rounds, for a before/after comparison.
 """
@@ -236,19 +237,22 @@ def main():
         kafka.stop()
         shutil.rmtree(work, ignore_errors=True)
 
-    limit = statistics.median(rate for rate, _, _ in results["limit"])
-    old = statistics.median(rate for rate, _, _ in results["old producer"])
-    print(f"\nmedian of {args.rounds} round(s); load average {load_before} before, "
-          f"{loadavg()} after")
+    # Ratios within each round (the shared machine moves every rate between rounds), then their
+    # median.
+    limits = [rate for rate, _, _ in results["limit"]]
+    olds = [rate for rate, _, _ in results["old producer"]]
+    print(f"\nmedian of {args.rounds} round(s), ratios taken within each round; load average "
+          f"{load_before} before, {loadavg()} after")
     print(f"{'scenario':23} {'trades/s':>10} {'range':>21} {'x limit':>8} {'x old':>6} "
           f"{'peak RSS':>9} {'anon':>8}")
     for name, runs in results.items():
         rates = [rate for rate, _, _ in runs]
         rss = [m for _, m, _ in runs if m]
         anon = [a for _, _, a in runs if a]
-        rate = statistics.median(rates)
-        print(f"{name:23} {rate:>10,.0f} {min(rates):>10,.0f}-{max(rates):<10,.0f} "
-              f"{rate / limit:>8.2f} {rate / old:>6.1f} "
+        x_limit = statistics.median(r / limit for r, limit in zip(rates, limits))
+        x_old = statistics.median(r / old for r, old in zip(rates, olds))
+        print(f"{name:23} {statistics.median(rates):>10,.0f} "
+              f"{min(rates):>10,.0f}-{max(rates):<10,.0f} {x_limit:>8.2f} {x_old:>6.1f} "
               f"{(f'{max(rss):.1f} MB' if rss else '-'):>9} "
               f"{(f'{max(anon):.1f} MB' if anon else '-'):>8}")
     print(idle)
