@@ -83,12 +83,15 @@ set(CVAGENT_PACKAGE_MAINTAINER "cvagent maintainers <cvagent-maintainers@example
 set(CPACK_PACKAGE_CONTACT "${CVAGENT_PACKAGE_MAINTAINER}")
 set(CPACK_PACKAGE_VERSION ${PROJECT_VERSION})
 set(CPACK_PACKAGE_DESCRIPTION_SUMMARY "${PROJECT_DESCRIPTION}")
+# Lines under 80 columns (Debian policy 3.4.1; lintian: extended-description-line-too-long).
 string(CONCAT CPACK_PACKAGE_DESCRIPTION
-    "cvagent reads a YAML pipeline and chains plugins: inputs (Kraken WebSocket v2, RSS/Atom "
-    "feeds, Kafka, files) feed ordered processors (normalize, OHLC candles, VADER sentiment) and "
-    "buffered outputs (Kafka, TimescaleDB, files) with batching, retries and at-least-once "
-    "delivery. It exposes /health and Prometheus /metrics. The package also carries the plugin "
-    "SDK (headers, static library and CMake package) for building third-party plugins.")
+    "cvagent reads a YAML pipeline and chains plugins: inputs (Kraken WebSocket\n"
+    "v2, RSS/Atom feeds, Kafka, files) feed ordered processors (normalize, OHLC\n"
+    "candles, sentiment, alerts, forecasts) and buffered outputs (Kafka,\n"
+    "TimescaleDB, Redis, Prometheus, files) with batching, retries and\n"
+    "at-least-once delivery. It exposes /health, /ready and Prometheus /metrics.\n"
+    "The package also carries the plugin SDK (headers, static library and CMake\n"
+    "package) for building third-party plugins.")
 set(CPACK_PACKAGE_INSTALL_DIRECTORY cvagent)
 set(CPACK_PACKAGING_INSTALL_PREFIX ${CMAKE_INSTALL_PREFIX})
 set(CPACK_STRIP_FILES ON)
@@ -109,9 +112,9 @@ set(CPACK_DEBIAN_PACKAGE_SECTION net)
 set(CPACK_DEBIAN_PACKAGE_PRIORITY optional)
 # Library dependencies are computed from the binaries actually packaged (the plugin set depends on
 # the build), with the versions dpkg-shlibdeps finds. For a package of every plugin on Debian 12
-# this yields libyaml-cpp0.7, libspdlog1.10 (as libspdlog1.10-fmt9), libfmt9, libsimdjson14,
-# libprometheus-cpp-core1.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, libpugixml1v5, libxml2,
-# libssl3, zlib1g, libstdc++6, libgcc-s1, libc6.
+# this yields libyaml-cpp0.7, libspdlog1.10-fmt9, libfmt9, libsimdjson14, libprometheus-cpp-core1.0
+# and -pull1.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, libpugixml1v5, libxml2, libhiredis0.14,
+# libprotobuf-lite32, libsnappy1v5, libssl3, zlib1g, libstdc++6, libgcc-s1, libc6.
 # CPackDeb needs `file` as well to find the ELF files it hands to dpkg-shlibdeps.
 find_program(CVAGENT_DPKG_SHLIBDEPS dpkg-shlibdeps)
 find_program(CVAGENT_FILE_PROGRAM file)
@@ -120,14 +123,15 @@ if(CVAGENT_DPKG_SHLIBDEPS AND CVAGENT_FILE_PROGRAM)
   # passwd: useradd in postinst.
   set(CPACK_DEBIAN_PACKAGE_DEPENDS "passwd")
 else()
-  # Without dpkg-shlibdeps and file (apt install dpkg-dev file), the Debian 12 names of everything
-  # any plugin may link.
-  message(STATUS "cvagent packaging: dpkg-shlibdeps or file missing; the .deb gets a fixed "
-                 "Depends list for Debian 12")
+  # Without them (apt install dpkg-dev file; scripts/install-deps.sh does), the Debian 12 names of
+  # everything any plugin links, kept equal to the computed list above.
+  message(WARNING "cvagent packaging: dpkg-shlibdeps or file missing; a .deb made now gets a "
+                  "fixed Depends list for Debian 12 (apt install dpkg-dev file)")
   set(CPACK_DEBIAN_PACKAGE_DEPENDS
-      "passwd, libc6, libstdc++6, libgcc-s1, libyaml-cpp0.7, libspdlog1.10, libfmt9, \
-libsimdjson14, libprometheus-cpp-core1.0, librdkafka1, libpqxx-6.4, libpq5, libcurl4, \
-libpugixml1v5, libxml2, libssl3, zlib1g")
+      "passwd, libc6, libstdc++6, libgcc-s1, libyaml-cpp0.7, libspdlog1.10-fmt9, libfmt9, \
+libsimdjson14, libprometheus-cpp-core1.0, libprometheus-cpp-pull1.0, librdkafka1, libpqxx-6.4, \
+libpq5, libcurl4, libpugixml1v5, libxml2, libhiredis0.14, libprotobuf-lite32, libsnappy1v5, \
+libssl3, zlib1g")
 endif()
 set(CPACK_DEBIAN_PACKAGE_RECOMMENDS "ca-certificates")
 # What a third-party plugin build needs besides the SDK shipped here.

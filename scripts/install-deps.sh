@@ -5,7 +5,7 @@
 set -euo pipefail
 
 build_pkgs=(
-  build-essential cmake ninja-build pkg-config git
+  build-essential cmake ninja-build pkg-config git file
   libboost-dev libboost-filesystem-dev libboost-system-dev libssl-dev zlib1g-dev
   libyaml-cpp-dev librdkafka-dev liblz4-dev libzstd-dev libpqxx-dev libpq-dev
   libcurl4-openssl-dev libsimdjson-dev prometheus-cpp-dev libhiredis-dev libpugixml-dev
@@ -16,7 +16,7 @@ build_pkgs=(
 test_pkgs=(
   postgresql-15 postgresql-client-15 redis-server prometheus kcat
   python3 python3-websockets openssl curl procps
-  rpm file docker-compose
+  rpm docker-compose lintian
   python3-websocket python3-confluent-kafka
 )
 

@@ -15,7 +15,10 @@ scripts/install-deps.sh --test
 
 jobs=$(nproc)
 build_dir=${CVAGENT_BUILD_DIR:-$root/build/test}
+# Prefix /usr, as the packages have it: e2e_packaging builds the .deb from this tree and runs
+# lintian on it (nothing is installed on this machine: installs go to temp dirs).
 cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+  -DCMAKE_INSTALL_PREFIX=/usr -DCVAGENT_INSTALL_SYSTEM_FILES=ON \
   -DCVAGENT_WERROR=ON -DCVAGENT_BUILD_TESTS=ON -DCVAGENT_BUILD_BENCH=ON >/dev/null
 cmake --build "$build_dir" -j "$jobs"
 

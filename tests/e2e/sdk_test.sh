@@ -7,9 +7,12 @@ source "$(dirname "$0")/lib.sh"
 
 prefix="$WORK/prefix"
 cmake --install "$CVAGENT_BUILD_DIR" --prefix "$prefix" >"$WORK/install.log" 2>&1 || fail "install failed"
+# The SDK's library dir: lib, or lib/<multiarch> when the build's prefix is /usr (GNUInstallDirs).
+libdir=$(sed -n 's/^CMAKE_INSTALL_LIBDIR:PATH=//p' "$CVAGENT_BUILD_DIR/CMakeCache.txt")
 for f in bin/cvagent lib/cvagent/plugins/libcvagent_output_file.so \
   include/cvagent/plugin.h include/cvagent/version.h include/cvagent/testing/capturing_emitter.h \
-  lib/cmake/cvagent/cvagentConfig.cmake lib/cmake/cvagent/CvagentPlugin.cmake lib/libcvagent_plugin_api.a; do
+  "${libdir:-lib}/cmake/cvagent/cvagentConfig.cmake" "${libdir:-lib}/cmake/cvagent/CvagentPlugin.cmake" \
+  "${libdir:-lib}/libcvagent_plugin_api.a"; do
   [[ -e "$prefix/$f" ]] || fail "install lacks $f"
 done
 "$prefix/bin/cvagent" plugins list >"$WORK/list.log" 2>&1 || fail "plugins list"

@@ -4,6 +4,7 @@
 #include <sys/un.h>
 #include <unistd.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 #include <filesystem>
@@ -67,6 +68,51 @@ TEST(HttpServerTest, HealthFollowsPluginStates) {
   server.stop();
 }
 
+// Liveness and readiness differ: an output that retries keeps /health at 200 (a restart would not
+// fix a remote outage) but makes /ready 503 until it is connected again.
+TEST(HttpServerTest, ReadyWaitsForEveryOutputToConnect) {
+  Telemetry telemetry;
+  SystemClock clock;
+  HttpServer server(telemetry);
+  server.start("127.0.0.1:0");
+  InstanceContext kraken("inputs.kraken", "input", telemetry, clock, "/tmp");
+  InstanceContext kafka("outputs.kafka", "output", telemetry, clock, "/tmp");
+  InstanceContext pg("outputs.timescale", "output", telemetry, clock, "/tmp");
+  telemetry.setAgentState("starting");
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503) << "not running yet";
+
+  telemetry.setAgentState("running");
+  kraken.setHealth(HealthState::kDegraded, "connection refused; reconnecting in 500 ms");
+  telemetry.setConnected("outputs.kafka", true);
+  pg.setHealth(HealthState::kDegraded, "connect failed: connection refused");
+  auto res = get(server.port(), "/ready");
+  EXPECT_EQ(res.result_int(), 503) << res.body();
+  EXPECT_EQ(res[http::field::content_type], "application/json");
+  EXPECT_NE(res.body().find(R"("status":"not ready")"), std::string::npos) << res.body();
+  EXPECT_NE(res.body().find(R"("id":"outputs.timescale")"), std::string::npos) << res.body();
+  EXPECT_NE(res.body().find("connect failed: connection refused"), std::string::npos);
+  EXPECT_EQ(res.body().find(R"("id":"outputs.kafka")"), std::string::npos) << "kafka is connected";
+  EXPECT_EQ(res.body().find("inputs.kraken"), std::string::npos) << "inputs do not gate readiness";
+  EXPECT_EQ(get(server.port(), "/health").result_int(), 200) << "alive while it retries";
+
+  telemetry.setConnected("outputs.timescale", true);
+  res = get(server.port(), "/readyz");
+  EXPECT_EQ(res.result_int(), 200) << res.body();
+  EXPECT_NE(res.body().find(R"("status":"ready","agent":"running","waiting_for":[])"),
+            std::string::npos)
+      << res.body();
+
+  telemetry.setConnected("outputs.kafka", false);  // a write failed
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503);
+  telemetry.setConnected("outputs.kafka", true);
+  kraken.setHealth(HealthState::kFailed, "cannot open replay file x");
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503) << "a failed plugin is never ready";
+  kraken.setHealth(HealthState::kOk, "");
+  telemetry.setAgentState("stopping");
+  EXPECT_EQ(get(server.port(), "/ready").result_int(), 503) << "draining: take it out of rotation";
+  server.stop();
+}
+
 TEST(HttpServerTest, MetricsInPrometheusTextFormat) {
   Telemetry telemetry;
   SystemClock clock;
@@ -84,6 +130,39 @@ TEST(HttpServerTest, MetricsInPrometheusTextFormat) {
   EXPECT_NE(res.body().find("cvagent_lag_seconds{plugin=\"inputs.kraken\"} 1.5"),
             std::string::npos);
   EXPECT_NE(res.body().find("cvagent_build_info{version=\""), std::string::npos);
+
+  // Health as a metric, for dashboards: 2 is degraded.
+  ctx.setHealth(HealthState::kDegraded, "reconnecting");
+  res = get(server.port(), "/metrics");
+  EXPECT_NE(res.body().find(R"(cvagent_plugin_state{kind="input",plugin="inputs.kraken"} 2)"),
+            std::string::npos)
+      << res.body();
+  // The process's own figures under the standard names, with plausible values.
+  auto value = [&](const std::string& name) {
+    const auto at = res.body().find("\n" + name + " ");
+    if (at == std::string::npos) return -1.0;
+    return std::stod(res.body().substr(at + name.size() + 2));
+  };
+  EXPECT_GT(value("process_resident_memory_bytes"), 1e6) << res.body();
+  EXPECT_GE(value("process_virtual_memory_bytes"), value("process_resident_memory_bytes"));
+  EXPECT_GE(value("process_cpu_seconds_total"), 0.0);
+  EXPECT_GE(value("process_open_fds"), 3.0);
+  const double started = value("process_start_time_seconds");
+  const double now =
+      std::chrono::duration<double>(std::chrono::system_clock::now().time_since_epoch()).count();
+  EXPECT_GT(started, now - 3600) << "started within the last hour";
+  EXPECT_LE(started, now + 1);
+}
+
+TEST(HttpServerTest, LastDataTimestampPerOutput) {
+  Telemetry telemetry;
+  SystemClock clock;
+  InstanceContext ctx("outputs.file", "output", telemetry, clock, "/tmp");
+  telemetry.markData("outputs.file", 1'700'000'000'500'000'000);
+  EXPECT_NE(telemetry.scrape().find(
+                R"(cvagent_last_data_timestamp_seconds{plugin="outputs.file"} 1700000000.5)"),
+            std::string::npos)
+      << telemetry.scrape();
 }
 
 TEST(HttpServerTest, BadAddressesAreClearErrors) {

@@ -157,8 +157,8 @@ int runAgent(const CliOptions& cli) {
            loaded.config.inputs.size(), loaded.config.processors.size(),
            loaded.config.outputs.size());
 
-  const auto shutdown_timeout = loaded.config.agent.shutdown_timeout;
   if (cli.once || cli.test) {
+    const auto shutdown_timeout = loaded.config.agent.shutdown_timeout;
     pipeline->start(/*once=*/true);
     pipeline->waitInputsDone();
     if (cli.test_wait > 0) {
@@ -211,6 +211,12 @@ int runAgent(const CliOptions& cli) {
           return kExitRuntime;
         }
       } else {
+        if (next.config.agent.http != loaded.config.agent.http && serve_http) {
+          // The endpoint is not moved by a reload: a new address that cannot be bound would leave
+          // probes with nothing to ask.
+          log.warn("agent.http changed to '{}': /health and /metrics stay on '{}' until a restart",
+                   next.config.agent.http, loaded.config.agent.http);
+        }
         loaded.config = next.config;
         // The old registry's libraries stay loaded through the handles the old pipeline holds.
         pipeline.reset();
@@ -224,13 +230,15 @@ int runAgent(const CliOptions& cli) {
     }
     if (sig == SIGINT || sig == SIGTERM) {
       log.info("{}: stopping (deadline {}s)", sig == SIGINT ? "SIGINT" : "SIGTERM",
-               shutdown_timeout.count() / 1000.0);
+               loaded.config.agent.shutdown_timeout.count() / 1000.0);
       observability::notifyStopping();
       break;
     }
   }
-  armShutdownWatchdog(shutdown_timeout);
-  const std::size_t left = pipeline->stop(std::chrono::steady_clock::now() + shutdown_timeout);
+  // The reloaded configuration's deadline: shutdown_timeout follows a reload.
+  armShutdownWatchdog(loaded.config.agent.shutdown_timeout);
+  const std::size_t left =
+      pipeline->stop(std::chrono::steady_clock::now() + loaded.config.agent.shutdown_timeout);
   http.stop();
   const auto stats = pipeline->stats();
   log.info("stopped: {} metrics gathered, {} written, {} dropped", stats.gathered, stats.written,

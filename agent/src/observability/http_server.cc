@@ -47,6 +47,10 @@ class Session : public std::enable_shared_from_this<Session> {
       response_.result(telemetry_.healthy() ? http::status::ok : http::status::service_unavailable);
       response_.set(http::field::content_type, "application/json");
       response_.body() = telemetry_.healthJson() + "\n";
+    } else if (path == "/ready" || path == "/readyz") {
+      response_.result(telemetry_.ready() ? http::status::ok : http::status::service_unavailable);
+      response_.set(http::field::content_type, "application/json");
+      response_.body() = telemetry_.readyJson() + "\n";
     } else if (path == "/metrics") {
       response_.result(http::status::ok);
       response_.set(http::field::content_type, "text/plain; version=0.0.4; charset=utf-8");
@@ -54,7 +58,7 @@ class Session : public std::enable_shared_from_this<Session> {
     } else {
       response_.result(http::status::not_found);
       response_.set(http::field::content_type, "text/plain");
-      response_.body() = "not found: try /health or /metrics\n";
+      response_.body() = "not found: try /health, /ready or /metrics\n";
     }
     response_.prepare_payload();
     http::async_write(stream_, response_,

@@ -27,7 +27,16 @@ struct PluginHealth {
   HealthState state = HealthState::kStarting;
   std::string detail;
   std::int64_t last_data_ns = 0;
+  // Outputs only: whether the last connect or write worked (the readiness view, /ready).
+  bool connected = false;
+  prometheus::Gauge* state_gauge = nullptr;      // cvagent_plugin_state
+  prometheus::Gauge* last_data_gauge = nullptr;  // cvagent_last_data_timestamp_seconds
 };
+
+// The process's own figures in the names every Prometheus client library uses
+// (process_cpu_seconds_total, process_resident_memory_bytes...), read from /proc at scrape time.
+// Appended to `families`; nothing is added where /proc cannot be read.
+void appendProcessMetrics(std::vector<prometheus::MetricFamily>& families);
 
 class Telemetry {
  public:
@@ -55,6 +64,13 @@ class Telemetry {
   bool healthy() const;
   std::string healthJson() const;
 
+  // Readiness (/ready): the agent runs, nothing has failed and every output is connected (its
+  // last connect or write worked). Liveness is healthy(): an output that retries is degraded but
+  // alive; it is only not ready.
+  void setConnected(const std::string& id, bool connected);
+  bool ready() const;
+  std::string readyJson() const;
+
  private:
   std::shared_ptr<prometheus::Registry> registry_;
   std::mutex mu_;
@@ -64,6 +80,8 @@ class Telemetry {
   mutable std::mutex health_mu_;
   std::map<std::string, PluginHealth> health_;
   std::vector<std::string> health_order_;
+  bool readyLocked() const;
+  bool healthyLocked() const;
   std::string agent_state_ = "starting";
   std::int64_t started_ns_;
 };

@@ -556,6 +556,7 @@ void OutputWorker::setFailure(std::string why) {
   {
     std::lock_guard lock(health_mu_);
     failure_ = std::move(why);
+    context_->telemetry().setConnected(id_, failure_.empty() && connected_once_.load());
   }
   refreshHealth();
 }
@@ -647,6 +648,7 @@ void OutputWorker::watch() {
       {
         std::lock_guard health_lock(health_mu_);
         failure_ = why;
+        context_->telemetry().setConnected(id_, false);
       }
       context_->setHealth(HealthState::kDegraded, why);
     }

@@ -26,7 +26,7 @@ enum class HealthState {
   kStarting,  // not yet connected or gathered
   kOk,        // working
   kDegraded,  // working with problems (reconnecting, some feeds failing): still healthy
-  kFailed,    // not working: /health answers 503
+  kFailed,    // cannot work until reconfigured: /health answers 503 (a restart is warranted)
 };
 
 // What the core gives each plugin instance. It outlives the instance.

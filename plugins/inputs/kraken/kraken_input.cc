@@ -279,7 +279,9 @@ class KrakenInput::Impl {
       const std::chrono::milliseconds delay = backoff.delay(attempt++, rng);
       reconnects_.inc();
       const std::string detail = fmt::format("{}; reconnecting in {} ms", error, delay.count());
-      ctx_.setHealth(got_data ? HealthState::kDegraded : HealthState::kFailed, detail);
+      // Reconnecting is degraded, never failed: a restart would not bring Kraken back, and a
+      // liveness probe answered 503 would restart the agent in a loop through an outage.
+      ctx_.setHealth(HealthState::kDegraded, detail);
       health_ok_ = false;
       ctx_.logger().warn("connection to {} ended: {}", options_.url, detail);
       backoff_timer_.expires_after(delay);

@@ -227,7 +227,8 @@ void KafkaOutput::connect() {
   const auto err = rd_kafka_metadata(producer_, 0, nullptr, &metadata,
                                      static_cast<int>(options_.connect_timeout.count()));
   if (err) {
-    context_.setHealth(HealthState::kFailed, rd_kafka_err2str(err));
+    // Degraded, not failed: the core retries the connect with backoff (see /ready).
+    context_.setHealth(HealthState::kDegraded, rd_kafka_err2str(err));
     throw std::runtime_error(fmt::format("cannot reach Kafka brokers {}: {}",
                                          fmt::join(options_.brokers, ","), rd_kafka_err2str(err)));
   }

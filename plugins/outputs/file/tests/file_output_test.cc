@@ -6,8 +6,10 @@
 
 #include <csignal>
 
+#include <algorithm>
 #include <filesystem>
 #include <fstream>
+#include <numeric>
 #include <sstream>
 
 #include "cvagent/testing/metric_builder.h"
@@ -183,6 +185,134 @@ TEST(FileOutputTest, AFailedWriteLeavesNoHalfLineAndTheRetryNoDuplicate) {
   EXPECT_EQ(expected, next);
   EXPECT_EQ(next, 700);  // 10 rounds, 3 of them failed attempts of one batch
   fs::remove_all(dir);
+}
+
+// ---------------------------------------------------------------- rotation
+
+struct RotationDir {
+  fs::path dir;
+  explicit RotationDir(const std::string& name) : dir(fs::temp_directory_path() / name) {
+    fs::remove_all(dir);
+    fs::create_directories(dir);
+  }
+  ~RotationDir() { fs::remove_all(dir); }
+  std::string path() const { return (dir / "metrics.jsonl").string(); }
+};
+
+std::vector<Metric> numberedBatch(int first, int count) {
+  std::vector<Metric> batch;
+  for (int i = first; i < first + count; ++i) {
+    batch.push_back(testing::MetricBuilder("trade")
+                        .tag("pair", "BTC/USD")
+                        .field("seq", std::int64_t{i})
+                        .time(1'795'962'600'000'000'000 + i));
+  }
+  return batch;
+}
+
+// Every line of the archives (oldest first) then the current file, as sequence numbers.
+std::vector<std::int64_t> sequenceAcrossFiles(const std::string& path) {
+  auto files = FileOutput::archives(path);
+  files.push_back(path);
+  std::vector<std::int64_t> seqs;
+  for (const auto& f : files) {
+    std::istringstream lines(readAll(f));
+    for (std::string line; std::getline(lines, line);) {
+      Metric m;
+      std::string error;
+      EXPECT_TRUE(codec::parseJson(line, m, error)) << error << " in " << f << ": " << line;
+      seqs.push_back(std::get<std::int64_t>(*m.field("seq")));
+    }
+  }
+  return seqs;
+}
+
+TEST(FileOutputRotationTest, BySizeKeepsWholeBatchesAndEveryLineInOrder) {
+  RotationDir d("cvagent-file-rotation-size");
+  FileOutputOptions o;
+  o.path = d.path();
+  o.rotation.max_size.bytes = 2048;
+  testing::TestContext context;
+  FileOutput output(o, context);
+  output.connect();
+  int next = 0;
+  for (int b = 0; b < 40; ++b) {
+    ASSERT_EQ(output.write(numberedBatch(next, 5)).status(), WriteStatus::kOk);
+    next += 5;
+  }
+  output.close();
+  const auto archives = FileOutput::archives(o.path);
+  ASSERT_GE(archives.size(), 3u) << "40 batches of ~500 bytes into 2 KiB files";
+  for (const auto& a : archives) {
+    EXPECT_LE(fs::file_size(a), 2048u) << a;
+    const std::string text = readAll(a);
+    EXPECT_EQ(std::count(text.begin(), text.end(), '\n') % 5, 0)
+        << a << ": a batch was split across files";
+  }
+  std::vector<std::int64_t> want(200);
+  std::iota(want.begin(), want.end(), 0);
+  EXPECT_EQ(sequenceAcrossFiles(o.path), want) << "a line lost, doubled or out of order";
+  EXPECT_TRUE(context.logger().contains("rotated " + o.path + " to ", LogLevel::kInfo));
+}
+
+TEST(FileOutputRotationTest, ByAgeOnTheAgentsClockWithTheTimeInTheArchiveName) {
+  RotationDir d("cvagent-file-rotation-age");
+  FileOutputOptions o;
+  o.path = d.path();
+  o.rotation.interval = std::chrono::hours(1);
+  testing::TestContext context;
+  context.fakeClock().set(1'795'962'600'000'000'000);  // 2026-11-29T14:30:00Z
+  FileOutput output(o, context);
+  output.connect();
+  ASSERT_EQ(output.write(numberedBatch(0, 2)).status(), WriteStatus::kOk);
+  context.fakeClock().advance(std::chrono::nanoseconds(std::chrono::minutes(59)).count());
+  ASSERT_EQ(output.write(numberedBatch(2, 2)).status(), WriteStatus::kOk);
+  EXPECT_TRUE(FileOutput::archives(o.path).empty()) << "59 minutes: not yet";
+  context.fakeClock().advance(std::chrono::nanoseconds(std::chrono::minutes(1)).count());
+  ASSERT_EQ(output.write(numberedBatch(4, 2)).status(), WriteStatus::kOk);
+  auto archives = FileOutput::archives(o.path);
+  ASSERT_EQ(archives.size(), 1u);
+  EXPECT_EQ(fs::path(archives[0]).filename(), "metrics.20261129T153000.000Z.jsonl");
+  EXPECT_EQ(sequenceAcrossFiles(o.path), (std::vector<std::int64_t>{0, 1, 2, 3, 4, 5}));
+  // The new file's hour starts at the rotation, not at the first start.
+  context.fakeClock().advance(std::chrono::nanoseconds(std::chrono::minutes(30)).count());
+  ASSERT_EQ(output.write(numberedBatch(6, 1)).status(), WriteStatus::kOk);
+  EXPECT_EQ(FileOutput::archives(o.path).size(), 1u);
+}
+
+TEST(FileOutputRotationTest, MaxArchivesDeletesOnlyTheOldestArchives) {
+  RotationDir d("cvagent-file-rotation-archives");
+  FileOutputOptions o;
+  o.path = d.path();
+  o.rotation.max_size.bytes = 1;  // every batch after the first starts a new file
+  o.rotation.max_archives = 2;
+  std::ofstream(d.dir / "metrics.notes.jsonl") << "not an archive\n";
+  testing::TestContext context;
+  FileOutput output(o, context);
+  output.connect();
+  for (int b = 0; b < 6; ++b) {
+    context.fakeClock().advance(1'000'000'000);
+    ASSERT_EQ(output.write(numberedBatch(b, 1)).status(), WriteStatus::kOk);
+  }
+  output.close();
+  // Files: batches 3 and 4 archived, 5 current; 0..2 deleted; the unrelated file kept.
+  EXPECT_EQ(sequenceAcrossFiles(o.path), (std::vector<std::int64_t>{3, 4, 5}));
+  EXPECT_TRUE(fs::exists(d.dir / "metrics.notes.jsonl"));
+  EXPECT_TRUE(context.logger().contains("(rotation.max_archives: 2)", LogLevel::kInfo));
+}
+
+TEST(FileOutputRotationTest, ArchivesWithinTheSameMillisecondGetDistinctNames) {
+  RotationDir d("cvagent-file-rotation-same-ms");
+  FileOutputOptions o;
+  o.path = d.path();
+  o.rotation.max_size.bytes = 1;
+  testing::TestContext context;  // the fake clock does not move
+  FileOutput output(o, context);
+  output.connect();
+  for (int b = 0; b < 4; ++b)
+    ASSERT_EQ(output.write(numberedBatch(b, 1)).status(), WriteStatus::kOk);
+  EXPECT_EQ(FileOutput::archives(o.path).size(), 3u);
+  EXPECT_EQ(sequenceAcrossFiles(o.path), (std::vector<std::int64_t>{0, 1, 2, 3}));
 }
 
 }  // namespace

@@ -81,6 +81,12 @@ curl -sS "http://127.0.0.1:$port/health" >"$WORK/health.json"
 grep -q '"id":"outputs.timescale","kind":"output","state":"degraded"' "$WORK/health.json" ||
   fail "the hung output is not degraded on /health: $(cat "$WORK/health.json")"
 grep -q 'write_timeout' "$WORK/health.json" || fail "/health does not say why: $(cat "$WORK/health.json")"
+# Alive (200: a restart would not fix the server) but not ready (503, naming the output).
+http_code() { curl -sS -o "$WORK/$2.json" -w '%{http_code}' "http://127.0.0.1:$port/$1"; }
+[[ "$(http_code health health2)" == 200 ]] || fail "/health is not 200 while an output retries"
+[[ "$(http_code ready ready)" == 503 ]] || fail "/ready is not 503 while the output hangs: $(cat "$WORK/ready.json")"
+grep -q '"waiting_for":\[{"id":"outputs.timescale"' "$WORK/ready.json" ||
+  fail "/ready does not name the output: $(cat "$WORK/ready.json")"
 # While the server stays frozen the core keeps retrying (reconnects time out after connect_timeout).
 wait_for 20 at_least 'cvagent_output_write_errors_total{plugin="outputs.timescale"}' 3 ||
   fail "no retries while hung: $(curl -sS "http://127.0.0.1:$port/metrics" | grep write_errors)"
@@ -88,6 +94,8 @@ for pid in $(server_pids); do kill -CONT "$pid"; done
 wait_for 40 has_stored $((2 * half)) || fail "after SIGCONT: $(stored) of $((2 * half)) stored"
 healthy_again() { curl -sS "http://127.0.0.1:$port/health" | grep -q '"id":"outputs.timescale","kind":"output","state":"ok"'; }
 wait_for 20 healthy_again || fail "not ok after the server came back: $(curl -sS "http://127.0.0.1:$port/health")"
+ready_again() { [[ "$(http_code ready ready)" == 200 ]]; }
+wait_for 20 ready_again || fail "not ready after the server came back: $(cat "$WORK/ready.json")"
 kill -TERM "$agent"
 rc=0
 wait "$agent" || rc=$?
