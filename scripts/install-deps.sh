@@ -17,6 +17,7 @@ test_pkgs=(
   postgresql-15 postgresql-client-15 redis-server prometheus kcat
   python3 python3-websockets openssl curl procps
   rpm docker-compose lintian
+  python3-websocket python3-confluent-kafka
 )
 
 pkgs=("${build_pkgs[@]}")

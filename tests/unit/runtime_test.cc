@@ -6,7 +6,9 @@
 
 #include <atomic>
 #include <condition_variable>
+#include <deque>
 #include <filesystem>
+#include <set>
 #include <thread>
 
 #include "config/config_loader.h"
@@ -179,6 +181,58 @@ class RecordOutput final : public Output {
   int hung_ = 0;
 };
 
+struct PipelinedOptions {
+  std::string name = "pipelined";
+  int depth = 3;
+  int fail_batch = -1;  // the result of this batch (counted from 0) says retry, once
+  static void describe(Schema<PipelinedOptions>& s) {
+    s.option("name", &PipelinedOptions::name, "Key in the hub.");
+    s.option("depth", &PipelinedOptions::depth, "Batches in flight.");
+    s.option("fail_batch", &PipelinedOptions::fail_batch, "Batch whose result is retry, once.");
+  }
+};
+
+// Confirms batches only when collected, and only while the hub's gate is open: a closed gate keeps
+// every batch in flight. Stores what it confirms (or what write() takes, for retries).
+std::atomic<int> most_in_flight{0};
+class PipelinedOutput final : public Output {
+ public:
+  PipelinedOutput(const PipelinedOptions& o, PluginContext&) : o_(o) {}
+  std::size_t batchesInFlight() const override { return static_cast<std::size_t>(o_.depth); }
+  void send(std::span<const Metric> batch) override {
+    in_flight_.push_back({batch, sent_++});
+    most_in_flight = std::max(most_in_flight.load(), static_cast<int>(in_flight_.size()));
+  }
+  std::optional<WriteResult> collect(std::chrono::milliseconds wait) override {
+    std::unique_lock lock(hub.mu);
+    if (!hub.cv.wait_for(lock, wait, [] { return hub.gate_open; })) return std::nullopt;
+    const auto [batch, index] = in_flight_.front();
+    in_flight_.pop_front();
+    if (index == o_.fail_batch) return WriteResult::retry("lost on the way");
+    store(batch);
+    return WriteResult::ok();
+  }
+  WriteResult write(std::span<const Metric> batch) override {
+    std::lock_guard lock(hub.mu);
+    ++hub.attempts[o_.name];
+    store(batch);
+    return WriteResult::ok();
+  }
+
+ private:
+  void store(std::span<const Metric> batch) {  // hub.mu held
+    hub.batch_sizes[o_.name].push_back(batch.size());
+    for (const auto& m : batch) {
+      Metric copy = m;
+      copy.setDelivery(nullptr);
+      hub.stored[o_.name].push_back(std::move(copy));
+    }
+  }
+  PipelinedOptions o_;
+  std::deque<std::pair<std::span<const Metric>, int>> in_flight_;
+  int sent_ = 0;
+};
+
 // A streaming input that keeps its emitter, so a test can emit after the pipeline stopped.
 struct LateInputOptions {
   static void describe(Schema<LateInputOptions>&) {}
@@ -196,6 +250,8 @@ const PluginDescriptor kAppend =
     processorDescriptor<AppendProcessor, AppendOptions>("append", "Append.");
 const PluginDescriptor kRecord = outputDescriptor<RecordOutput, RecordOptions>("record", "Record.");
 const PluginDescriptor kLate = inputDescriptor<LateInput, LateInputOptions>("late", "Late.");
+const PluginDescriptor kPipelined =
+    outputDescriptor<PipelinedOutput, PipelinedOptions>("pipelined", "Pipelined.");
 
 Metric tracked(std::int64_t seq) {
   Metric m("m", seq);
@@ -204,6 +260,8 @@ Metric tracked(std::int64_t seq) {
       std::make_shared<Delivery>([](bool ok) { (ok ? delivered_ok : delivered_failed)++; }));
   return m;
 }
+
+constexpr const char* kAgent = "agent: {http: '', state_dir: /tmp/cvagent-runtime-test}\n";
 
 // ---------------------------------------------------------------- fixture
 class RuntimeTest : public ::testing::Test {
@@ -216,6 +274,8 @@ class RuntimeTest : public ::testing::Test {
     registry_.addBuiltin(&kAppend);
     registry_.addBuiltin(&kRecord);
     registry_.addBuiltin(&kLate);
+    registry_.addBuiltin(&kPipelined);
+    most_in_flight = 0;
   }
 
   static config::PipelineConfig parse(const std::string& yaml) {
@@ -262,6 +322,19 @@ class RuntimeTest : public ::testing::Test {
     return first->stopForReload();
   }
 
+  // `count` tracked metrics to a pipelined output (batches of 10) that confirms nothing until the
+  // hub's gate opens; returns once the output has its 3 batches in flight.
+  std::unique_ptr<Pipeline> runWithNothingConfirmed(int count) {
+    hub.setGate(false);
+    auto p = make(std::string(kAgent) + "inputs:\n  - seq: {count: " + std::to_string(count) +
+                  ", track: true}\noutputs:\n  - pipelined: {batch_size: 10, flush_interval: "
+                  "20ms}\n");
+    p->start(true);
+    p->waitInputsDone();
+    waitFor([] { return most_in_flight.load() == 3; });
+    return p;
+  }
+
   static void waitFor(const std::function<bool()>& done) {
     for (int i = 0; i < 1000 && !done(); ++i) std::this_thread::sleep_for(10ms);
     ASSERT_TRUE(done());
@@ -271,8 +344,6 @@ class RuntimeTest : public ::testing::Test {
   observability::Telemetry telemetry_;
   SystemClock clock_;
 };
-
-constexpr const char* kAgent = "agent: {http: '', state_dir: /tmp/cvagent-runtime-test}\n";
 
 TEST_F(RuntimeTest, ProcessorsRunInOrderAndFiltersSkipThem) {
   auto p = make(std::string(kAgent) + R"(
@@ -780,6 +851,52 @@ outputs:
   EXPECT_EQ(delivered_failed.load(), 6);
   EXPECT_EQ(scrapeValue("cvagent_output_write_timeouts_total{plugin=\"outputs.record\"}"), 0)
       << "a shutdown cancel is not a timeout";
+}
+
+TEST_F(RuntimeTest, APipelinedOutputHasSeveralBatchesInFlightAndDeliversOnlyWhatIsConfirmed) {
+  auto p = runWithNothingConfirmed(50);
+  std::this_thread::sleep_for(50ms);
+  EXPECT_EQ(most_in_flight.load(), 3);  // never more than the output allows
+  EXPECT_EQ(delivered_ok.load(), 0);    // sent is not stored
+  EXPECT_EQ(hub.storedCount("pipelined"), 0u);
+  hub.setGate(true);
+  EXPECT_EQ(p->stop(std::chrono::steady_clock::now() + 10s), 0u);
+  ASSERT_EQ(hub.storedCount("pipelined"), 50u);
+  for (std::int64_t i = 0; i < 50; ++i) {  // in order: results are taken oldest first
+    EXPECT_EQ(std::get<std::int64_t>(*hub.stored["pipelined"][i].field("seq")), i);
+  }
+  EXPECT_EQ(delivered_ok.load(), 50);
+  EXPECT_EQ(delivered_failed.load(), 0);
+  EXPECT_EQ(p->stats().written, 50u);
+}
+
+TEST_F(RuntimeTest, APipelinedBatchToRetryIsRetriedAndNothingIsLostOrDuplicated) {
+  auto p = make(std::string(kAgent) +
+                "inputs:\n  - seq: {count: 50, track: true}\n"
+                "outputs:\n  - pipelined: {fail_batch: 1, batch_size: 10, flush_interval: 20ms,"
+                " retry: {initial: 10ms}}\n");
+  p->start(true);
+  p->waitInputsDone();
+  waitFor([] { return hub.storedCount("pipelined") == 50; });
+  EXPECT_EQ(p->stop(std::chrono::steady_clock::now() + 10s), 0u);
+  std::set<std::int64_t> seen;
+  for (const auto& m : hub.stored["pipelined"]) {
+    EXPECT_TRUE(seen.insert(std::get<std::int64_t>(*m.field("seq"))).second);
+  }
+  EXPECT_EQ(seen.size(), 50u);
+  EXPECT_EQ(hub.attempts["pipelined"], 1);  // the failed batch, through write()
+  EXPECT_EQ(delivered_ok.load(), 50);
+  EXPECT_EQ(delivered_failed.load(), 0);
+}
+
+TEST_F(RuntimeTest, StoppingAPipelinedOutputHandsBackWhatWasNotConfirmed) {
+  auto p = runWithNothingConfirmed(30);
+  // The deadline passes with every batch unconfirmed: all are dropped as not written, and their
+  // inputs hear so.
+  EXPECT_EQ(p->stop(std::chrono::steady_clock::now() + 100ms), 30u);
+  EXPECT_EQ(delivered_ok.load(), 0);
+  EXPECT_EQ(delivered_failed.load(), 30);
+  hub.setGate(true);
 }
 
 TEST(GlobTest, Matches) {

@@ -67,6 +67,7 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
       block_when_full_(config.output.buffer.when_full == "block"),
       flush_interval_(flush_interval),
       retry_(config.output.retry),
+      depth_(std::max<std::size_t>(1, output_->batchesInFlight())),
       rng_(std::random_device{}()),
       write_timeout_(config.output.write_timeout),
       written_counter_(context_->telemetry().counter(
@@ -128,6 +129,7 @@ OutputWorker::~OutputWorker() {
   stopWatchdog();
   // Never started (a reload whose pipeline failed to build): what it holds is not delivered. A
   // disk buffer's batch is still on disk (its delivery was acknowledged there): nothing to drop.
+  reclaimFlights();
   if (disk_) batch_.clear();
   for (auto& m : batch_) drop(m, "discarded", "the output was discarded before it ran");
   for (auto& m : buffer_) drop(m, "discarded", "the output was discarded before it ran");
@@ -171,7 +173,7 @@ void OutputWorker::takeBatch() {
       buffer_.pop_front();
     }
   }
-  inflight_.store(batch_.size());
+  updateInflight();
 }
 
 void OutputWorker::pushToDisk(std::vector<Metric>& metrics) {
@@ -302,6 +304,66 @@ bool OutputWorker::connect(int& attempt) {
   return false;
 }
 
+std::size_t OutputWorker::settle(std::vector<Metric>& batch, const WriteResult& result,
+                                 std::string& retry_reason) {
+  std::vector<WriteStatus> status(batch.size(), result.status());
+  std::vector<const std::string*> reason(batch.size(), &result.reason());
+  for (const auto& ex : result.exceptions()) {
+    if (ex.index < status.size()) {
+      status[ex.index] = ex.status;
+      reason[ex.index] = &ex.reason;
+    }
+  }
+  std::size_t kept = 0, stored = 0;
+  const std::string* first_retry = nullptr;
+  for (std::size_t i = 0; i < batch.size(); ++i) {
+    switch (status[i]) {
+      case WriteStatus::kOk:
+        ++stored;
+        break;
+      case WriteStatus::kReject:
+        drop(batch[i], "rejected", *reason[i]);
+        break;
+      case WriteStatus::kRetry:
+        if (!first_retry) first_retry = reason[i];
+        if (kept != i) batch[kept] = std::move(batch[i]);
+        ++kept;
+        continue;
+    }
+  }
+  // Stored and rejected metrics leave here: their delivery handles are released.
+  batch.resize(kept);
+  if (first_retry && retry_reason.empty()) {
+    retry_reason = first_retry->empty() ? "no reason given" : *first_retry;
+  }
+  return stored;
+}
+
+void OutputWorker::updateInflight() { inflight_.store(batch_.size() + flight_metrics_); }
+
+void OutputWorker::reclaimFlights() {
+  for (auto& flight : flights_) {
+    batch_.insert(batch_.end(), std::make_move_iterator(flight.metrics.begin()),
+                  std::make_move_iterator(flight.metrics.end()));
+    batch_end_ = flight.end;
+  }
+  flights_.clear();
+  flight_metrics_ = 0;
+  updateInflight();
+}
+
+void OutputWorker::afterSettle(std::size_t stored) {
+  written_.fetch_add(stored, std::memory_order_relaxed);
+  written_counter_.Increment(static_cast<double>(stored));
+  if (stored) context_->telemetry().markData(id_, context_->clock().nowNanos());
+  updateInflight();
+  {
+    std::lock_guard lock(mu_);
+    buffer_gauge_.Set(static_cast<double>(waiting() + inflight_.load()));
+  }
+  space_.notify_all();
+}
+
 void OutputWorker::writeBatch(int& attempt, bool& connected) {
   WriteResult result = WriteResult::retry("");
   bool threw = false;
@@ -316,50 +378,22 @@ void OutputWorker::writeBatch(int& attempt, bool& connected) {
   const CallEnd end = call.end();
   write_seconds_.Observe(std::chrono::duration<double>(Clock::now() - start).count());
 
-  std::vector<WriteStatus> status(batch_.size(), result.status());
-  std::vector<const std::string*> reason(batch_.size(), &result.reason());
-  for (const auto& ex : result.exceptions()) {
-    if (ex.index < status.size()) {
-      status[ex.index] = ex.status;
-      reason[ex.index] = &ex.reason;
-    }
-  }
-  std::size_t kept = 0, stored = 0;
-  const std::string* retry_reason = nullptr;
-  for (std::size_t i = 0; i < batch_.size(); ++i) {
-    switch (status[i]) {
-      case WriteStatus::kOk:
-        ++stored;
-        break;
-      case WriteStatus::kReject:
-        drop(batch_[i], "rejected", *reason[i]);
-        break;
-      case WriteStatus::kRetry:
-        if (!retry_reason) retry_reason = reason[i];
-        if (kept != i) batch_[kept] = std::move(batch_[i]);
-        ++kept;
-        continue;
-    }
-  }
-  // Stored and rejected metrics leave here: their delivery handles are released.
-  batch_.resize(kept);
+  std::string why;
+  const std::size_t stored = settle(batch_, result, why);
   if (disk_ && batch_.empty()) disk_->acknowledge(batch_end_);
-  written_.fetch_add(stored, std::memory_order_relaxed);
-  written_counter_.Increment(static_cast<double>(stored));
-  if (stored) context_->telemetry().markData(id_, context_->clock().nowNanos());
-  inflight_.store(batch_.size());
-  {
-    std::lock_guard lock(mu_);
-    buffer_gauge_.Set(static_cast<double>(waiting() + inflight_.load()));
-  }
-  space_.notify_all();
+  afterSettle(stored);
   if (batch_.empty()) {
     attempt = 0;
     setFailure("");
     return;
   }
+  failedWrite(attempt, connected, std::move(why), threw, end);
+}
+
+void OutputWorker::failedWrite(int& attempt, bool& connected, std::string why, bool threw,
+                               CallEnd end) {
   write_errors_.Increment();
-  std::string why = retry_reason && !retry_reason->empty() ? *retry_reason : "no reason given";
+  if (why.empty()) why = "no reason given";
   if (end == CallEnd::kTimedOut) {
     why = fmt::format("timed out after {} (write_timeout), cancelled: {}", seconds(write_timeout_),
                       why);
@@ -369,7 +403,142 @@ void OutputWorker::writeBatch(int& attempt, bool& connected) {
                   batch_.size(), why);
   // An exception or a cancelled call leaves the connection suspect: reconnect.
   if (threw || end != CallEnd::kReturned) connected = false;
-  if (!backoff(attempt)) return;
+  backoff(attempt);
+}
+
+void OutputWorker::pump(int& attempt, bool& connected) {
+  bool stopping = false;
+  if (flights_.size() < depth_) {
+    bool sending = false;
+    {
+      std::unique_lock lock(mu_);
+      stopping = mode_ == Mode::kStopping;
+      if (stopping && flights_.empty()) return;
+      if (mode_ != Mode::kStopping) {
+        const auto flush_at = last_flush_ + flush_interval_;
+        if (flights_.empty()) {  // nothing to collect meanwhile: sleep until a batch is due
+          wake_.wait_until(lock, flush_at,
+                           [&] { return mode_ != Mode::kRunning || waiting() >= batch_size_; });
+          if (mode_ == Mode::kStopping) return;
+        }
+        const auto now = Clock::now();
+        if (waiting() > 0 &&
+            (mode_ == Mode::kDraining || waiting() >= batch_size_ || now >= flush_at)) {
+          last_flush_ = now;
+          takeBatch();
+          sending = true;
+        } else if (waiting() == 0 && now >= flush_at) {
+          last_flush_ = now;
+        }
+      }
+    }
+    if (sending) {
+      if (batch_.empty()) {  // only damaged records were read: skip them for good, in order
+        if (!disk_) return;
+        if (flights_.empty()) {
+          disk_->acknowledge(batch_end_);
+        } else {
+          flights_.back().end = batch_end_;
+        }
+        return;
+      }
+      Flight& flight = flights_.emplace_back(Flight{std::move(batch_), batch_end_, Clock::now()});
+      batch_ = {};
+      batch_.reserve(batch_size_);
+      flight_metrics_ += flight.metrics.size();
+      updateInflight();
+      std::string refused;
+      {
+        WatchedCall call(*this, "write");
+        try {
+          output_->send(std::span<const Metric>(flight.metrics.data(), flight.metrics.size()));
+        } catch (const std::exception& e) {
+          refused = e.what();
+        }
+      }
+      if (!refused.empty()) {  // not taken: retried with what is in flight before it
+        std::string why = refused;
+        Flight failed = std::move(flights_.back());
+        flights_.pop_back();
+        flight_metrics_ -= failed.metrics.size();
+        bool threw = true;
+        CallEnd end = CallEnd::kReturned;
+        collectAll(why, threw, end);
+        batch_.insert(batch_.end(), std::make_move_iterator(failed.metrics.begin()),
+                      std::make_move_iterator(failed.metrics.end()));
+        batch_end_ = failed.end;
+        updateInflight();
+        failedWrite(attempt, connected, std::move(why), true, end);
+      }
+      return;
+    }
+    if (flights_.empty()) return;
+  }
+
+  // Nothing to send now: the oldest batch's result. A short wait while more could be sent, so a
+  // batch that becomes due meanwhile is not held back by the one in flight.
+  const bool room = flights_.size() < depth_ && !stopping;
+  std::optional<WriteResult> result;
+  bool threw = false;
+  CallEnd end = CallEnd::kReturned;
+  {
+    WatchedCall call(*this, "write");
+    try {
+      result =
+          output_->collect(room ? std::chrono::milliseconds(1) : std::chrono::milliseconds(50));
+    } catch (const std::exception& e) {
+      result = WriteResult::retry(e.what());
+      threw = true;
+    }
+    end = call.end();
+  }
+  if (!result) return;
+  Flight flight = std::move(flights_.front());
+  flights_.pop_front();
+  flight_metrics_ -= flight.metrics.size();
+  write_seconds_.Observe(std::chrono::duration<double>(Clock::now() - flight.sent).count());
+  std::string why;
+  const std::size_t stored = settle(flight.metrics, *result, why);
+  if (flight.metrics.empty()) {
+    if (disk_) disk_->acknowledge(flight.end);  // every earlier batch is stored already
+    afterSettle(stored);
+    attempt = 0;
+    setFailure("");
+    return;
+  }
+  // A retry: the batches after it are collected first, then it is retried with their leftovers,
+  // in order, through write().
+  batch_ = std::move(flight.metrics);
+  batch_end_ = flight.end;
+  collectAll(why, threw, end);
+  afterSettle(stored);
+  failedWrite(attempt, connected, std::move(why), threw, end);
+}
+
+void OutputWorker::collectAll(std::string& retry_reason, bool& threw, CallEnd& end) {
+  while (!flights_.empty()) {
+    std::optional<WriteResult> result;
+    {
+      WatchedCall call(*this, "write");
+      try {
+        result = output_->collect(std::chrono::milliseconds(50));
+      } catch (const std::exception& e) {
+        result = WriteResult::retry(e.what());
+        threw = true;
+      }
+      const CallEnd this_end = call.end();
+      if (this_end != CallEnd::kReturned) end = this_end;
+    }
+    if (!result) continue;
+    Flight flight = std::move(flights_.front());
+    flights_.pop_front();
+    flight_metrics_ -= flight.metrics.size();
+    const std::size_t stored = settle(flight.metrics, *result, retry_reason);
+    batch_.insert(batch_.end(), std::make_move_iterator(flight.metrics.begin()),
+                  std::make_move_iterator(flight.metrics.end()));
+    batch_end_ = flight.end;
+    afterSettle(stored);
+  }
 }
 
 void OutputWorker::closeOutput() {
@@ -507,9 +676,10 @@ void OutputWorker::run() {
   while (true) {
     {
       std::lock_guard lock(mu_);
-      if (mode_ == Mode::kStopping) break;
+      // Stopping: the batches in flight are finished first (as a write in progress is).
+      if (mode_ == Mode::kStopping && flights_.empty()) break;
       if (mode_ == Mode::kDraining &&
-          (Clock::now() >= deadline_ || (waiting() == 0 && batch_.empty())))
+          (Clock::now() >= deadline_ || (waiting() == 0 && batch_.empty() && flights_.empty())))
         break;
     }
     if (!connected) {
@@ -518,6 +688,11 @@ void OutputWorker::run() {
         if (!backoff(attempt)) break;
         continue;
       }
+    }
+    if (depth_ > 1 && batch_.empty()) {
+      pump(attempt, connected);
+      if (pastDeadline()) break;
+      continue;
     }
     if (batch_.empty()) {
       std::unique_lock lock(mu_);
@@ -574,6 +749,7 @@ std::size_t OutputWorker::drainAndStop(Clock::time_point deadline) {
   space_.notify_all();
   if (thread_.joinable()) thread_.join();
   stopWatchdog();
+  reclaimFlights();  // unconfirmed: not stored as far as anyone knows
   std::lock_guard lock(mu_);
   if (disk_) {
     // Nothing is dropped: what is on disk is written after the next start.
@@ -616,6 +792,7 @@ std::deque<Metric> OutputWorker::stopAndTakeBuffer() {
   requestStop();
   if (thread_.joinable()) thread_.join();
   stopWatchdog();
+  reclaimFlights();  // unconfirmed: not stored as far as anyone knows
   std::lock_guard lock(mu_);
   std::deque<Metric> out;
   if (disk_) {

@@ -6,7 +6,9 @@
 // the output (`write_timeout`, and the shutdown deadline) through Output::cancel(). The buffer is
 // in memory (a deque) or, with `buffer.type: disk`, a DiskBuffer: then the metric's delivery is
 // acknowledged to its input once it is on disk, and what is on disk at shutdown stays there to be
-// written after the next start.
+// written after the next start. An output that pipelines (Output::batchesInFlight() > 1) gets
+// up to that many batches sent before the oldest is confirmed; results are taken oldest first, and
+// a batch that needs a retry stops the pipeline until it is stored.
 
 #include <atomic>
 #include <chrono>
@@ -82,6 +84,22 @@ class OutputWorker {
   void run();
   bool connect(int& attempt);
   void writeBatch(int& attempt, bool& connected);
+  // Pipelined outputs: sends a due batch while there is room in flight, else collects the oldest
+  // result. Called with batch_ empty (a retry goes through writeBatch).
+  void pump(int& attempt, bool& connected);
+  // Waits for the results of every batch in flight; the metrics to retry join batch_, in order.
+  void collectAll(std::string& retry_reason, bool& threw, CallEnd& end);
+  // Applies a write's result to `batch`: stored and rejected metrics leave it, those to retry stay
+  // in order. Returns how many were stored; `retry_reason` is the first retry's reason.
+  std::size_t settle(std::vector<Metric>& batch, const WriteResult& result,
+                     std::string& retry_reason);
+  // Counters, gauge and waiting pushes after metrics left the worker's hands.
+  void afterSettle(std::size_t stored);
+  // After a write that left metrics to retry in batch_: counts, logs, marks health, backs off.
+  void failedWrite(int& attempt, bool& connected, std::string why, bool threw, CallEnd end);
+  void updateInflight();
+  // The batches still in flight (the worker has stopped) back into batch_, in order.
+  void reclaimFlights();
   void closeOutput();
   // Waits `delay` or until stopped or past the drain deadline; false when it should give up.
   bool backoff(int& attempt);
@@ -122,6 +140,15 @@ class OutputWorker {
   std::deque<Metric> buffer_;
   std::atomic<std::size_t> inflight_{0};
   std::vector<Metric> batch_;  // worker thread only
+  // Pipelined outputs: batches sent and not collected yet, oldest first (worker thread only).
+  struct Flight {
+    std::vector<Metric> metrics;
+    DiskPosition end;  // disk: acknowledged once this and every earlier batch are stored
+    std::chrono::steady_clock::time_point sent;
+  };
+  const std::size_t depth_;  // batches the output may have in flight (1: no pipelining)
+  std::deque<Flight> flights_;
+  std::size_t flight_metrics_ = 0;
   Mode mode_ = Mode::kRunning;
   std::chrono::steady_clock::time_point deadline_{};  // of the drain
   std::chrono::steady_clock::time_point shutdown_deadline_ =

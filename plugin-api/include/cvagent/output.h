@@ -1,6 +1,8 @@
 #pragma once
 
+#include <chrono>
 #include <cstddef>
+#include <optional>
 #include <span>
 #include <string>
 #include <utility>
@@ -62,6 +64,24 @@ class Output {
   virtual void connect() {}
 
   virtual WriteResult write(std::span<const Metric> batch) = 0;
+
+  // Optional pipelining, for stores that confirm a batch well after taking it (Kafka's delivery
+  // reports): waiting for each batch's confirmation before sending the next caps the rate at one
+  // batch per round trip. With batchesInFlight() > 1 the core hands over up to that many batches
+  // with send() before it collects the oldest one's result with collect(); a metric still leaves
+  // the buffer only on its own result. write() is then used only for a retry, with nothing in
+  // flight.
+  virtual std::size_t batchesInFlight() const { return 1; }
+  // Starts storing `batch` and returns without waiting. The metrics stay valid and unchanged until
+  // collect() has returned this batch's result. Throwing means the batch was not taken.
+  virtual void send(std::span<const Metric> batch) { (void)batch; }
+  // The result of the oldest batch sent and not collected yet, waiting up to `wait` for it;
+  // nullopt while it is incomplete. Each batch must complete in bounded time (its result then
+  // says retry for what was not confirmed).
+  virtual std::optional<WriteResult> collect(std::chrono::milliseconds wait) {
+    (void)wait;
+    return WriteResult::retry("this output does not pipeline");
+  }
 
   virtual void close() {}
 

@@ -23,8 +23,17 @@ struct KafkaOutput::Slot {
 };
 
 struct KafkaOutput::Batch {
+  std::span<const Metric> metrics;  // the core's, valid until this batch is collected
   std::vector<Slot> slots;
   std::size_t outstanding = 0;
+  std::chrono::steady_clock::time_point deadline;  // for every report of the batch
+  // Failures before librdkafka took a message (no topic, queue full past the deadline).
+  struct LocalFailure {
+    std::size_t index;
+    WriteStatus status;
+    std::string reason;
+  };
+  std::vector<LocalFailure> local_failures;
 };
 
 void TopicSpec::describe(Schema<TopicSpec>& s) {
@@ -197,6 +206,16 @@ void KafkaOutput::destroyProducer() {
   rd_kafka_destroy(producer_);
   producer_ = nullptr;
   abandoned_.clear();
+  // Batches in flight are collected after a new producer replaces this one: a report the destroy
+  // did not serve will never come, so the message is retried.
+  for (auto& batch : in_flight_) {
+    for (auto& slot : batch->slots) {
+      if (slot.reported) continue;
+      slot.reported = true;
+      slot.err = RD_KAFKA_RESP_ERR__PURGE_QUEUE;
+      --batch->outstanding;
+    }
+  }
 }
 
 void KafkaOutput::connect() {
@@ -311,17 +330,24 @@ void KafkaOutput::onDelivery(rd_kafka_t*, const rd_kafka_message_t* message, voi
 }
 
 WriteResult KafkaOutput::write(std::span<const Metric> batch) {
+  send(batch);
+  std::optional<WriteResult> result;
+  while (!(result = collect(std::chrono::milliseconds(50)))) {
+  }
+  return std::move(*result);
+}
+
+void KafkaOutput::send(std::span<const Metric> batch) {
   if (!producer_ || fatal_) {
-    destroyProducer();
+    destroyProducer();  // reports of batches in flight say "purged": they are retried
     createProducer();
   }
   std::erase_if(abandoned_, [](const auto& b) { return b->outstanding == 0; });
 
-  const auto deadline = Clock::now() + options_.delivery_timeout + std::chrono::seconds(5);
   auto state = std::make_unique<Batch>();
+  state->metrics = batch;
+  state->deadline = Clock::now() + options_.delivery_timeout + std::chrono::seconds(5);
   state->slots.resize(batch.size());
-  std::vector<std::string> local_errors(batch.size());  // failures before librdkafka took it
-  std::vector<WriteStatus> local_status(batch.size(), WriteStatus::kOk);
   const std::string_view version = context_.agentVersion();
 
   for (std::size_t i = 0; i < batch.size(); ++i) {
@@ -340,9 +366,9 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
     }
     if (!topic) {
       slot.reported = true;
-      local_status[i] = WriteStatus::kReject;
-      local_errors[i] =
-          fmt::format("no topic for metric `{}` (default_topic is empty)", metric.name());
+      state->local_failures.push_back(
+          {i, WriteStatus::kReject,
+           fmt::format("no topic for metric `{}` (default_topic is empty)", metric.name())});
       continue;
     }
     const std::string* key = nullptr;
@@ -358,26 +384,46 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
                         static_cast<ssize_t>(version.size()));
     const rd_kafka_resp_err_t err = cvagent::kafka::produce(
         producer_, {topic, value_buffer_, key, metric.time() / 1'000'000, headers, &slot},
-        deadline);
+        state->deadline);
     if (err) {
       rd_kafka_headers_destroy(headers);  // ours again when produce fails
       slot.reported = true;
-      local_status[i] = isPermanentError(err) ? WriteStatus::kReject : WriteStatus::kRetry;
-      local_errors[i] = rd_kafka_err2str(err);
+      state->local_failures.push_back(
+          {i, isPermanentError(err) ? WriteStatus::kReject : WriteStatus::kRetry,
+           rd_kafka_err2str(err)});
       continue;
     }
     ++state->outstanding;
   }
+  in_flight_.push_back(std::move(state));
+}
 
-  while (state->outstanding > 0 && Clock::now() < deadline && !fatal_) {
-    rd_kafka_poll(producer_, 50);
+std::optional<WriteResult> KafkaOutput::collect(std::chrono::milliseconds wait) {
+  if (in_flight_.empty()) return WriteResult::retry("no batch in flight");
+  Batch& state = *in_flight_.front();
+  // Reports arrive for every batch in flight; the oldest is answered first.
+  const auto until = std::min(state.deadline, Clock::now() + wait);
+  while (state.outstanding > 0 && !fatal_) {
+    const auto now = Clock::now();
+    if (now >= until) break;
+    rd_kafka_poll(producer_,
+                  static_cast<int>(std::max<std::int64_t>(
+                      1, std::chrono::ceil<std::chrono::milliseconds>(until - now).count())));
   }
+  if (state.outstanding > 0 && !fatal_ && Clock::now() < state.deadline) return std::nullopt;
 
+  std::vector<WriteStatus> local_status(state.slots.size(), WriteStatus::kOk);
+  std::vector<std::string> local_errors(state.slots.size());
+  for (auto& failure : state.local_failures) {
+    local_status[failure.index] = failure.status;
+    local_errors[failure.index] = std::move(failure.reason);
+  }
+  const std::span<const Metric> batch = state.metrics;
   WriteResult result = WriteResult::ok();
   std::size_t ok_count = 0, retry_count = 0, reject_count = 0;
   std::string last_retry_reason;
   for (std::size_t i = 0; i < batch.size(); ++i) {
-    const Slot& slot = state->slots[i];
+    const Slot& slot = state.slots[i];
     WriteStatus status = local_status[i];
     std::string reason = std::move(local_errors[i]);
     if (status == WriteStatus::kOk) {
@@ -411,7 +457,9 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
       }
     }
   }
-  if (state->outstanding > 0) abandoned_.push_back(std::move(state));
+  // Given up on with reports still due: kept until they come, so the reports find their slots.
+  if (state.outstanding > 0) abandoned_.push_back(std::move(in_flight_.front()));
+  in_flight_.pop_front();
 
   if (ok_count) produced_.inc(static_cast<double>(ok_count));
   if (reject_count) rejected_.inc(static_cast<double>(reject_count));
@@ -428,6 +476,7 @@ WriteResult KafkaOutput::write(std::span<const Metric> batch) {
 void KafkaOutput::close() {
   if (producer_) rd_kafka_flush(producer_, 5000);
   destroyProducer();
+  in_flight_.clear();  // the core no longer collects them: its metrics count as not stored
 }
 
 }  // namespace cvagent::outputs::kafka

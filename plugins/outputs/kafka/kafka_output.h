@@ -1,15 +1,18 @@
 #pragma once
 // outputs.kafka: produces each metric to a Kafka topic chosen by its name, keyed by a tag so one
-// pair's messages stay in order in one partition. write() returns once every message of the batch
-// has its delivery report: a metric leaves the core's buffer only when Kafka has it.
+// pair's messages stay in order in one partition. A batch's result is given once every message of
+// it has its delivery report: a metric leaves the core's buffer only when Kafka has it. Several
+// batches are in flight at once (send, then collect), so the rate is not one batch per round trip.
 
 #include <librdkafka/rdkafka.h>
 
 #include <atomic>
 #include <chrono>
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <memory>
+#include <optional>
 #include <span>
 #include <string>
 #include <unordered_map>
@@ -75,6 +78,9 @@ class KafkaOutput final : public Output {
 
   void connect() override;
   WriteResult write(std::span<const Metric> batch) override;
+  std::size_t batchesInFlight() const override { return kBatchesInFlight; }
+  void send(std::span<const Metric> batch) override;
+  std::optional<WriteResult> collect(std::chrono::milliseconds wait) override;
   void close() override;
 
   // The topic a metric goes to ("" when it has none), for tests and `--test`.
@@ -106,6 +112,11 @@ class KafkaOutput final : public Output {
   rd_kafka_t* producer_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topic_handles_;
   std::unordered_map<std::string, rd_kafka_topic_t*> route_cache_;
+  // Enough to keep producing while the oldest batches wait for their reports (linger + a round
+  // trip); more only holds more metrics unconfirmed.
+  static constexpr std::size_t kBatchesInFlight = 4;
+  // Batches sent and not collected yet, oldest first.
+  std::deque<std::unique_ptr<Batch>> in_flight_;
   // Batches given up on (no report within the deadline) whose messages may still report.
   std::vector<std::unique_ptr<Batch>> abandoned_;
   std::string value_buffer_;

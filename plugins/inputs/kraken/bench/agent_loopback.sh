@@ -12,7 +12,7 @@ trap 'for p in "${pids[@]}"; do kill "$p" 2>/dev/null || true; done; rm -rf "$wo
 "$build/bin/bench_input_kraken" --serve "$n" >"$work/port" &
 pids+=($!)
 until [[ -s "$work/port" ]]; do sleep 0.05; done
-port=$(cat "$work/port")
+port=$(head -1 "$work/port")
 http=$(/usr/bin/python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 cat >"$work/p.yaml" <<YAML
 agent: {http: "127.0.0.1:$http", state_dir: $work/state}

@@ -174,8 +174,9 @@ void BM_EndToEndLoopback(benchmark::State& state) {
 BENCHMARK(BM_EndToEndLoopback)->Unit(benchmark::kMillisecond)->UseRealTime()->Iterations(5);
 
 // `bench_input_kraken --serve N`: a stand-alone fast fake exchange for measuring the whole agent.
-// Prints its port, then streams N trade frames to every connection that subscribes
-// (bench/agent_loopback.sh).
+// Prints its port, then streams N trade frames to every connection that subscribes, one
+// connection at a time, printing `connected <monotonic ns>` as each arrives (bench/throughput.py,
+// bench/agent_loopback.sh).
 int serve(std::size_t count) {
   const auto frames = tradeFrames(count, 1);
   asio::io_context io;
@@ -185,6 +186,13 @@ int serve(std::size_t count) {
   for (;;) {
     try {
       websocket::stream<asio::ip::tcp::socket> ws(acceptor.accept());
+      // When the consumer connected, on the monotonic clock (Python's time.monotonic_ns()): a
+      // driver measures each consumer from here to its last frame.
+      std::printf("connected %lld\n",
+                  static_cast<long long>(std::chrono::duration_cast<std::chrono::nanoseconds>(
+                                             std::chrono::steady_clock::now().time_since_epoch())
+                                             .count()));
+      std::fflush(stdout);
       ws.accept();
       beast::flat_buffer buffer;
       ws.read(buffer);
@@ -199,10 +207,39 @@ int serve(std::size_t count) {
   }
 }
 
+// `bench_input_kraken --count PORT N`: the limit of the set-up, a bare Beast client that
+// subscribes like inputs.kraken and only counts frames. Prints the frames per second from the
+// connect to the Nth frame (bench/throughput.py).
+int count(const std::string& port, std::size_t frames) {
+  asio::io_context io;
+  asio::ip::tcp::resolver resolver(io);
+  websocket::stream<asio::ip::tcp::socket> ws(io);
+  const auto start = std::chrono::steady_clock::now();
+  asio::connect(ws.next_layer(), resolver.resolve("127.0.0.1", port));
+  ws.handshake("127.0.0.1:" + port, "/v2");
+  ws.write(asio::buffer(std::string_view(
+      R"({"method":"subscribe","params":{"channel":"trade","symbol":["BTC/USD"]},"req_id":2})")));
+  beast::flat_buffer buffer;
+  std::size_t received = 0, bytes = 0;
+  while (received < frames) {
+    buffer.clear();
+    bytes += ws.read(buffer);
+    ++received;
+  }
+  const double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  std::printf("%zu frames (%zu bytes) in %.3f s: %.0f frames/s\n", received, bytes, seconds,
+              static_cast<double>(received) / seconds);
+  beast::error_code ignored;
+  ws.next_layer().close(ignored);
+  return 0;
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
   if (argc == 3 && std::string(argv[1]) == "--serve") return serve(std::stoul(argv[2]));
+  if (argc == 4 && std::string(argv[1]) == "--count") return count(argv[2], std::stoul(argv[3]));
   benchmark::Initialize(&argc, argv);
   if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   benchmark::RunSpecifiedBenchmarks();
