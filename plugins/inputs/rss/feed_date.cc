@@ -46,7 +46,12 @@ std::optional<std::int64_t> compose(int y, int mo, int d, int h, int mi, int s,
   }
   const std::int64_t days = daysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
   const std::int64_t secs = days * 86400 + h * 3600 + mi * 60 + s - offset_seconds;
-  return secs * kNs + frac_ns;
+  // Nanoseconds in an int64 end in 2262 (found by fuzzing: a signed overflow).
+  std::int64_t ns = 0;
+  if (__builtin_mul_overflow(secs, kNs, &ns) || __builtin_add_overflow(ns, frac_ns, &ns)) {
+    return std::nullopt;
+  }
+  return ns;
 }
 
 // Month from an English/Portuguese/Spanish/German name or abbreviation; 0 when not a month.
