@@ -19,9 +19,14 @@ bool allDigits(std::string_view s) {
   }
   return true;
 }
+// Saturates at 999'999'999 (out of every range checked below) rather than overflowing on a long
+// run of digits (found by fuzzing).
 int toInt(std::string_view s) {
   int v = 0;
-  for (char c : s) v = v * 10 + (c - '0');
+  for (char c : s) {
+    if (v >= 99'999'999) return 999'999'999;
+    v = v * 10 + (c - '0');
+  }
   return v;
 }
 std::string lower(std::string_view s) {

@@ -64,6 +64,8 @@ TEST(FeedDate, RejectsDatesBeyondInt64Nanoseconds) {
   EXPECT_FALSE(parseFeedDate("4032-01-29T10:12:00+01:00").has_value());
   EXPECT_FALSE(parseFeedDate("Sat, 01 Jan 2263 00:00:00 GMT").has_value());
   EXPECT_TRUE(parseFeedDate("Fri, 11 Apr 2262 00:00:00 GMT").has_value());
+  // A run of digits longer than an int overflowed while being read.
+  EXPECT_FALSE(parseFeedDate(" Nov 20333333333333333333 2333333333:46:36").has_value());
 }
 
 }  // namespace
