@@ -17,6 +17,7 @@ test_pkgs=(
   postgresql-15 postgresql-client-15 redis-server prometheus kcat
   python3 python3-websockets openssl curl procps
   rpm file docker-compose
+  clang clang-tidy clang-format libclang-rt-14-dev
 )
 
 pkgs=("${build_pkgs[@]}")

@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# clang-tidy (.clang-tidy at the root) over the agent, the SDK and the plugins: every translation
+# unit of a configured build dir's compile_commands.json except tests, benchmarks, fuzz targets
+# and examples. Any finding fails (WarningsAsErrors).
+#   scripts/tidy.sh [BUILD_DIR]        default build/test; CVAGENT_TIDY_JOBS (default nproc)
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${1:-$root/build/test}
+[[ -f $build_dir/compile_commands.json ]] || {
+  echo "tidy: no $build_dir/compile_commands.json (configure the build first)" >&2
+  exit 2
+}
+run_clang_tidy=$(command -v run-clang-tidy || command -v run-clang-tidy-14 || true)
+[[ -n $run_clang_tidy ]] || { echo "tidy: run-clang-tidy not found (apt-get install clang-tidy)" >&2; exit 2; }
+mapfile -t files < <(python3 - "$build_dir/compile_commands.json" <<'PY'
+import json, re, sys
+seen = set()
+for entry in json.load(open(sys.argv[1])):
+    f = entry["file"]
+    if f in seen:
+        continue
+    seen.add(f)
+    if re.search(r"/(agent|plugin-api|plugins)/", f) and not re.search(
+            r"/(tests?|bench|fuzz|examples)/", f):
+        print(f)
+PY
+)
+echo "tidy: ${#files[@]} files" >&2
+# run-clang-tidy takes regexes; anchor each file name.
+regexes=()
+for f in "${files[@]}"; do regexes+=("^$(printf '%s' "$f" | sed 's/[.[\*^$()+?{|]/\\&/g')\$"); done
+out=$(mktemp)
+trap 'rm -f "$out"' EXIT
+status=0
+"$run_clang_tidy" -p "$build_dir" -j "${CVAGENT_TIDY_JOBS:-$(nproc)}" -quiet "${regexes[@]}" >"$out" 2>&1 || status=$?
+# Keep the findings, not the per-file command lines and "N warnings generated" counts.
+grep -E '(warning|error): |^ +\^|^[^ ].*\.(cc|h):[0-9]+:[0-9]+: note:' "$out" | grep -v 'warnings generated' || true
+if ((status != 0)); then
+  echo "tidy: findings above (fix them, or NOLINT(<check>) with the reason; .clang-tidy)" >&2
+  exit 1
+fi
+echo "tidy: clean" >&2
