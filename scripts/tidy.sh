@@ -12,15 +12,18 @@ build_dir=${1:-$root/build/test}
 }
 run_clang_tidy=$(command -v run-clang-tidy || command -v run-clang-tidy-14 || true)
 [[ -n $run_clang_tidy ]] || { echo "tidy: run-clang-tidy not found (apt-get install clang-tidy)" >&2; exit 2; }
-mapfile -t files < <(python3 - "$build_dir/compile_commands.json" <<'PY'
+mapfile -t files < <(python3 - "$build_dir/compile_commands.json" "$root" "$(cd "$build_dir" && pwd)" <<'PY'
 import json, re, sys
+root, build = sys.argv[2], sys.argv[3]
 seen = set()
 for entry in json.load(open(sys.argv[1])):
     f = entry["file"]
     if f in seen:
         continue
     seen.add(f)
-    if re.search(r"/(agent|plugin-api|plugins)/", f) and not re.search(
+    # Sources of this tree only (not files generated into the build dir).
+    if f.startswith(root + "/") and not f.startswith(build + "/") and re.search(
+            r"/(agent|plugin-api|plugins)/", f) and not re.search(
             r"/(tests?|bench|fuzz|examples)/", f):
         print(f)
 PY

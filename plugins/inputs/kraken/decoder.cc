@@ -226,6 +226,8 @@ struct Decoder::Impl {
   }
 
   // --- records -----------------------------------------------------------------------------
+  // One pass over the record's keys (an on-demand object is read once): each case is a key.
+  // NOLINTNEXTLINE(readability-function-cognitive-complexity)
   error_code tradeRecord(od::object entry, std::int64_t rx, FrameResult& r) {
     std::string_view symbol;
     double price = 0, qty = 0;
