@@ -187,6 +187,9 @@ std::optional<std::int64_t> parseIso(std::string_view s) {
   return compose(y, mo, d, h, mi, sec, frac, offset);
 }
 
+// One pass classifying tokens (weekday, day, month, year, time, zone) in whatever order feeds
+// write them: one branch per token class.
+// NOLINTNEXTLINE(readability-function-cognitive-complexity)
 std::optional<std::int64_t> parseWords(std::string_view s) {
   std::vector<std::string_view> tokens;
   std::size_t p = 0;
