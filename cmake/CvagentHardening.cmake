@@ -3,7 +3,7 @@
 # package (CPack, packaging/Dockerfile) builds all ship hardened binaries:
 # - -fstack-protector-strong: canaries in functions with arrays or address-taken locals;
 # - -D_FORTIFY_SOURCE=2: checked memcpy/snprintf/read... (*_chk) where sizes are known; only with
-#   optimisation (glibc warns, -Werror fails, at -O0), so not in Debug;
+#   optimisation (glibc warns, -Werror fails, at -O0), so only in the optimised build types;
 # - -Wl,-z,relro,-z,now: full RELRO (GOT read-only after start-up, all symbols bound at load);
 # - PIE for the executable (-fPIE/-pie), PIC for the plugins and libraries (they already are:
 #   CMAKE_POSITION_INDEPENDENT_CODE);
@@ -20,7 +20,7 @@ if(CVAGENT_HARDEN AND NOT CVAGENT_SANITIZE AND NOT CVAGENT_TSAN AND NOT CVAGENT_
   endif()
   # -U first: a CPPFLAGS from dpkg-buildflags (or a distribution compiler default) may already
   # define it with another level.
-  add_compile_options("$<$<NOT:$<CONFIG:Debug>>:-U_FORTIFY_SOURCE;-D_FORTIFY_SOURCE=2>")
+  add_compile_options("$<$<CONFIG:Release,RelWithDebInfo,MinSizeRel>:-U_FORTIFY_SOURCE;-D_FORTIFY_SOURCE=2>")
   add_link_options(-Wl,-z,relro,-z,now)
   set(CVAGENT_HARDENED ON)
 else()

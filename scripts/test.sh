@@ -111,21 +111,24 @@ if [[ "${CVAGENT_TEST_SANITIZE:-1}" == "1" ]]; then
     -L 'unit|conformance|integration' ${CVAGENT_TEST_ARGS:-}
 fi
 
-# ThreadSanitizer: the core (runtime, reload, output workers, disk buffer) and the plugins that run
-# threads of their own (kraken's Asio thread, librdkafka's callbacks in the kafka input/output, the
-# file input/output, discard). Suppressions, each with its reason: tests/tsan.supp.
+# ThreadSanitizer: the core (runtime, reload, output workers, disk buffer, HTTP server, the agent
+# binary in the integration scripts) and the plugins that run threads of their own (kraken's Asio
+# thread, the file input's watcher, file and discard outputs). Not the Kafka plugins: librdkafka
+# starts its threads with C11 thrd_create, which the TSan runtimes of Debian 12 (GCC 12, clang 14)
+# do not intercept, so TSan crashes on librdkafka's first thread (docs/testing.md).
+# Suppressions, each with its reason: tests/tsan.supp.
 if [[ "${CVAGENT_TEST_TSAN:-1}" == "1" ]]; then
   tsan_dir=${CVAGENT_TSAN_BUILD_DIR:-$root/build/tsan}
-  # Only the test executables of threaded code are built (the plugin filter keeps the others'
-  # code out); the tests of executables not built are left out of the ctest run (NOT_BUILT), as
-  # is the cvagent_add_plugin configure test (no code of ours runs in it).
-  tsan_targets=(runtime_test disk_buffer_test http_test test_input_kraken_unit
-    test_input_kraken_integration test_input_kafka_integration test_output_kafka_integration
-    test_input_file_unit test_output_file_unit cvagent_output_discard)
+  # Only the agent, those plugins and their tests are built; the tests of executables not built
+  # are left out of the ctest run (NOT_BUILT), as is the cvagent_add_plugin configure test (no
+  # code of ours runs in it).
+  tsan_targets=(cvagent cvagent_input_kraken cvagent_input_file cvagent_output_file
+    cvagent_output_discard runtime_test disk_buffer_test http_test config_test
+    test_input_kraken_unit test_input_kraken_integration test_input_file_unit test_output_file_unit)
   build_tsan() {
     cmake -S "$root" -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCVAGENT_TSAN=ON \
       -DCVAGENT_WERROR=ON -DCVAGENT_BUILD_TESTS=ON -DCVAGENT_BUILD_BENCH=OFF \
-      -DCVAGENT_PLUGIN_FILTER='inputs/(kraken|kafka|file)|outputs/(kafka|file|discard)' >/dev/null
+      -DCVAGENT_PLUGIN_FILTER='inputs/(kraken|file)|outputs/(file|discard)' >/dev/null
     cmake --build "$tsan_dir" -j "$jobs" --target "${tsan_targets[@]}"
   }
   stage tsan-build build_tsan

@@ -264,6 +264,8 @@ void OutputWorker::makeRoom(std::unique_lock<std::mutex>& lock) {
 }
 
 bool OutputWorker::pastDeadline() const {
+  // mode_ and deadline_ are set by drainAndStop() on another thread (a race ThreadSanitizer found).
+  std::lock_guard lock(mu_);
   return mode_ == Mode::kDraining && Clock::now() >= deadline_;
 }
 
