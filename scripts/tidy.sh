@@ -12,6 +12,10 @@ build_dir=${1:-$root/build/test}
 }
 run_clang_tidy=$(command -v run-clang-tidy || command -v run-clang-tidy-14 || true)
 [[ -n $run_clang_tidy ]] || { echo "tidy: run-clang-tidy not found (apt-get install clang-tidy)" >&2; exit 2; }
+# Left out, each for a reason of clang-tidy 14's parser (not of the code):
+# - plugins/inputs/kraken/kraken_input.cc: Boost.Asio's C++20 coroutines (co_spawn, awaitable)
+#   with libstdc++ 12 need a clang that defines __cpp_impl_coroutine (15+); clang 14 cannot parse it.
+excluded='/plugins/inputs/kraken/kraken_input\.cc$'
 mapfile -t files < <(python3 - "$build_dir/compile_commands.json" "$root" "$(cd "$build_dir" && pwd)" <<'PY'
 import json, re, sys
 root, build = sys.argv[2], sys.argv[3]
@@ -28,6 +32,7 @@ for entry in json.load(open(sys.argv[1])):
         print(f)
 PY
 )
+mapfile -t files < <(printf '%s\n' "${files[@]}" | grep -Ev "$excluded")
 echo "tidy: ${#files[@]} files" >&2
 # run-clang-tidy takes regexes; anchor each file name.
 regexes=()
@@ -37,7 +42,8 @@ trap 'rm -f "$out"' EXIT
 status=0
 "$run_clang_tidy" -p "$build_dir" -j "${CVAGENT_TIDY_JOBS:-$(nproc)}" -quiet "${regexes[@]}" >"$out" 2>&1 || status=$?
 # Keep the findings, not the per-file command lines and "N warnings generated" counts.
-grep -E '(warning|error): |^ +\^|^[^ ].*\.(cc|h):[0-9]+:[0-9]+: note:' "$out" | grep -v 'warnings generated' || true
+sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '(warning|error): |^[^ ].*\.(cc|h):[0-9]+:[0-9]+: note:' |
+  grep -v 'warnings generated' || true
 if ((status != 0)); then
   echo "tidy: findings above (fix them, or NOLINT(<check>) with the reason; .clang-tidy)" >&2
   exit 1

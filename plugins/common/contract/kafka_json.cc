@@ -251,10 +251,10 @@ bool readArticleExtra(std::string_view key, simdjson::dom::element value, Metric
   if (key == "content") {
     simdjson::dom::object content;
     std::string_view text;
-    if (!value.get_object().get(content) && !content["text"].get_string().get(text)) {
+    // {"text": ...} or, in the test-report version, a plain string.
+    if ((!value.get_object().get(content) && !content["text"].get_string().get(text)) ||
+        !value.get_string().get(text)) {
       out.setField("text", std::string(text));
-    } else if (!value.get_string().get(text)) {
-      out.setField("text", std::string(text));  // the test-report version's plain string
     }
     return true;
   }
