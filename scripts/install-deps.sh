@@ -18,6 +18,7 @@ test_pkgs=(
   python3 python3-websockets openssl curl procps
   rpm docker-compose lintian
   python3-websocket python3-confluent-kafka
+  clang clang-tidy clang-format libclang-rt-14-dev
 )
 
 pkgs=("${build_pkgs[@]}")

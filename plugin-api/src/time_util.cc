@@ -91,8 +91,20 @@ bool parseRfc3339(std::string_view s, std::int64_t& ns_out) {
   if (pos != s.size()) return false;
   const std::int64_t days =
       daysFromCivil(year, static_cast<unsigned>(month), static_cast<unsigned>(day));
-  const std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
-  ns_out = secs * 1'000'000'000 + frac_ns;
+  std::int64_t secs = days * 86400 + hour * 3600 + minute * 60 + second - offset_s;
+  // An int64 of nanoseconds spans 1677-09-21..2262-04-11; other years do not fit (found by
+  // fuzzing: a signed overflow). Before 1970 the fraction is added to a negative second: borrow it
+  // first, so the earliest representable time does not overflow on the way.
+  if (secs < 0 && frac_ns > 0) {
+    ++secs;
+    frac_ns -= 1'000'000'000;
+  }
+  std::int64_t ns = 0;
+  if (__builtin_mul_overflow(secs, std::int64_t{1'000'000'000}, &ns) ||
+      __builtin_add_overflow(ns, frac_ns, &ns)) {
+    return false;
+  }
+  ns_out = ns;
   return true;
 }
 

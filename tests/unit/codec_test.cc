@@ -1,6 +1,8 @@
 // JSON lines and line protocol, both ways, and RFC 3339.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "cvagent/codec.h"
 #include "cvagent/testing/metric_builder.h"
 #include "cvagent/text.h"
@@ -136,6 +138,24 @@ TEST(CodecTest, LinesWithTooManyFieldsOrTagsAreRefused) {
   json += "}}";
   EXPECT_FALSE(parseJson(json, m, error));
   EXPECT_EQ(error, "more than 1024 fields (a limit of the agent)");
+}
+
+// From fuzzing (plugin-api/fuzz/regressions/codec_json): years whose nanoseconds overflow an
+// int64 were a signed overflow; they are now rejected, the range's ends still read.
+TEST(TimeTest, Rfc3339OutsideInt64NanosecondsIsRejected) {
+  std::int64_t ns = 0;
+  EXPECT_TRUE(parseRfc3339("2262-04-11T23:47:16.854775807Z", ns));
+  EXPECT_EQ(ns, std::numeric_limits<std::int64_t>::max());
+  EXPECT_TRUE(parseRfc3339("1677-09-21T00:12:43.145224192Z", ns));
+  EXPECT_EQ(ns, std::numeric_limits<std::int64_t>::min());
+  for (const char* text : {"2262-04-11T23:47:16.854775808Z", "1677-09-21T00:12:43.145224191Z",
+                           "1012-03-14T09:30:00+01:00", "9999-12-31T23:59:59Z"}) {
+    EXPECT_FALSE(parseRfc3339(text, ns)) << text;
+  }
+  Metric m;
+  std::string error;
+  EXPECT_FALSE(
+      parseJson(R"({"name":"x","fields":{"v":1},"time":"1012-03-14T09:30:00+01:00"})", m, error));
 }
 
 TEST(TimeTest, Rfc3339) {

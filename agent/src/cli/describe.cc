@@ -31,7 +31,7 @@ std::string constraints(const OptionSpec& spec) {
   return out;
 }
 
-std::string escapeCell(std::string text) {
+std::string escapeCell(std::string_view text) {
   std::string out;
   for (char c : text) {
     if (c == '|') out += '\\';

@@ -91,7 +91,11 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
   const auto& buffer = config.output.buffer;
   if (buffer.type == "disk") {
     DiskBufferOptions options;
-    options.directory = buffer.path.empty() ? std::move(disk_buffer_dir) : buffer.path;
+    if (buffer.path.empty()) {
+      options.directory = std::move(disk_buffer_dir);
+    } else {
+      options.directory = buffer.path;
+    }
     options.max_bytes = buffer.max_bytes.bytes;
     options.block_when_full = block_when_full_;
     options.sync = buffer.sync == "always"  ? DiskSync::kAlways
@@ -262,6 +266,8 @@ void OutputWorker::makeRoom(std::unique_lock<std::mutex>& lock) {
 }
 
 bool OutputWorker::pastDeadline() const {
+  // mode_ and deadline_ are set by drainAndStop() on another thread (a race ThreadSanitizer found).
+  std::lock_guard lock(mu_);
   return mode_ == Mode::kDraining && Clock::now() >= deadline_;
 }
 

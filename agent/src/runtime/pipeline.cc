@@ -67,8 +67,8 @@ class Pipeline::InputEmitter final : public Emitter {
       count_.fetch_add(1, std::memory_order_relaxed);
     } else {
       // Not taken: the input must not count it as delivered (a file position or a Kafka offset
-      // would advance past it).
-      if (const auto& d = metric.delivery()) d->markFailed();
+      // would advance past it). push() moves from `metric` only when it takes it.
+      if (const auto& d = metric.delivery()) d->markFailed();  // NOLINT(bugprone-use-after-move)
       lost_.fetch_add(1, std::memory_order_relaxed);
       lost_counter_.Increment();
     }

@@ -9,7 +9,8 @@
 namespace cvagent {
 
 // "2026-11-24T14:27:00.123456Z", "2026-11-24T14:27:00+02:00", "2026-11-24 14:27:00Z"; 0 to 9
-// fractional digits (more are truncated). False on anything else.
+// fractional digits (more are truncated). False on anything else, and on times outside the int64
+// nanoseconds (1677-09-21..2262-04-11).
 bool parseRfc3339(std::string_view text, std::int64_t& ns_out);
 
 // "2026-11-24T14:27:00.123456789Z"; `digits` fractional digits (0..9), UTC.

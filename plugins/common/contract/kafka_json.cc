@@ -91,8 +91,18 @@ void appendNumberOrNull(const Metric& m, std::string_view field, std::string& ou
   }
 }
 
-// Legacy timestamps are float seconds: exact to the microsecond, no further.
-std::int64_t secondsToNs(double s) { return std::llround(s * 1e6) * 1000; }
+// Legacy timestamps are float seconds: exact to the microsecond, no further. nullopt when not
+// finite or outside the int64 nanoseconds (1677..2262) a metric's time holds (found by fuzzing).
+std::optional<std::int64_t> secondsToNs(double s) {
+  const double us = s * 1e6;
+  if (!(std::fabs(us) < 9.2e15)) return std::nullopt;
+  return std::llround(us) * 1000;
+}
+std::optional<std::int64_t> millisToNs(double ms) {
+  const double ns = ms * 1e6;
+  if (!(std::fabs(ns) < 9.2e18)) return std::nullopt;
+  return std::llround(ns);
+}
 
 // "BTC, ETH" -> ["BTC","ETH"]
 void appendCoinList(std::string_view coins, std::string& out) {
@@ -241,17 +251,17 @@ bool readArticleExtra(std::string_view key, simdjson::dom::element value, Metric
   if (key == "content") {
     simdjson::dom::object content;
     std::string_view text;
-    if (!value.get_object().get(content) && !content["text"].get_string().get(text)) {
+    // {"text": ...} or, in the test-report version, a plain string.
+    if ((!value.get_object().get(content) && !content["text"].get_string().get(text)) ||
+        !value.get_string().get(text)) {
       out.setField("text", std::string(text));
-    } else if (!value.get_string().get(text)) {
-      out.setField("text", std::string(text));  // the test-report version's plain string
     }
     return true;
   }
   if (key == "scraped_at") {
     double t = 0;
     if (!out.field("receive_time") && toDouble(value, t)) {
-      out.setField("receive_time", secondsToNs(t));
+      if (const auto ns = secondsToNs(t)) out.setField("receive_time", *ns);
     }
     return true;
   }
@@ -321,10 +331,14 @@ bool parseObject(simdjson::dom::object object, const Kind& kind, std::int64_t de
         error = fmt::format("`{}` is not a number", key);
         return false;
       }
-      const std::int64_t ns = kind.legacy_time == LegacyTime::kMilliseconds && key == "timestamp"
-                                  ? std::llround(t * 1e6)
-                                  : secondsToNs(t);
-      if (key == "timestamp" || !timestamp_ns) timestamp_ns = ns;
+      const std::optional<std::int64_t> ns =
+          kind.legacy_time == LegacyTime::kMilliseconds && key == "timestamp" ? millisToNs(t)
+                                                                              : secondsToNs(t);
+      if (!ns) {
+        error = fmt::format("`{}` is out of range", key);
+        return false;
+      }
+      if (key == "timestamp" || !timestamp_ns) timestamp_ns = *ns;
       continue;
     }
     if (legacy == Legacy::kTicker && key == "pct_change") continue;  // legacy tick-to-tick

@@ -228,6 +228,8 @@ struct Decoder::Impl {
   }
 
   // --- records -----------------------------------------------------------------------------
+  // One pass over the record's keys (an on-demand object is read once): each case is a key.
+  // NOLINTNEXTLINE(readability-function-cognitive-complexity)
   error_code tradeRecord(od::object entry, bool snapshot, std::int64_t rx, FrameResult& r) {
     std::string_view symbol;
     double price = 0, qty = 0;
@@ -707,17 +709,32 @@ struct Decoder::Impl {
     r.kind = FrameKind::kAck;
     // The object was partly consumed looking for `channel` and `method`: look keys up rather than
     // iterate (on-demand objects cannot be iterated after a lookup). Acks are rare.
+    // Each key is optional, but only "absent" and "another type" leave the on-demand iterator
+    // usable: any other error (broken JSON met on the way) ends the frame as malformed before
+    // the next lookup (found by fuzzing: a lookup after one made simdjson use a null parser).
+    const auto usable = [](error_code e) {
+      return e == simdjson::SUCCESS || e == simdjson::NO_SUCH_FIELD ||
+             e == simdjson::INCORRECT_TYPE;
+    };
     bool success = false;
-    r.success = !root.find_field_unordered("success").get_bool().get(success) && success;
+    error_code e = root.find_field_unordered("success").get_bool().get(success);
+    if (!usable(e)) return e;
+    r.success = !e && success;
     std::string_view s;
-    if (!root.find_field_unordered("error").get_string().get(s)) r.error = s;
-    if (!root.find_field_unordered("symbol").get_string().get(s)) r.symbol = s;
+    if (!usable(e = root.find_field_unordered("error").get_string().get(s))) return e;
+    if (!e) r.error = s;
+    if (!usable(e = root.find_field_unordered("symbol").get_string().get(s))) return e;
+    if (!e) r.symbol = s;
     std::int64_t id = -1;
-    if (!root.find_field_unordered("req_id").get_int64().get(id)) r.req_id = id;
+    if (!usable(e = root.find_field_unordered("req_id").get_int64().get(id))) return e;
+    if (!e) r.req_id = id;
     od::object result;
-    if (!root.find_field_unordered("result").get_object().get(result)) {
-      if (!result.find_field_unordered("channel").get_string().get(s)) r.channel = s;
-      if (!result.find_field_unordered("symbol").get_string().get(s)) r.symbol = s;
+    if (!usable(e = root.find_field_unordered("result").get_object().get(result))) return e;
+    if (!e) {
+      if (!usable(e = result.find_field_unordered("channel").get_string().get(s))) return e;
+      if (!e) r.channel = s;
+      if (!usable(e = result.find_field_unordered("symbol").get_string().get(s))) return e;
+      if (!e) r.symbol = s;
     }
     return simdjson::SUCCESS;
   }

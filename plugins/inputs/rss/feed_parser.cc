@@ -62,7 +62,8 @@ std::string declaredEncoding(std::string_view doc) {
 
 bool iconvTo8(std::string_view in, const std::string& from, std::string& out, std::string& error) {
   iconv_t cd = iconv_open("UTF-8", from.c_str());
-  if (cd == reinterpret_cast<iconv_t>(-1)) {
+  // (iconv_t)-1 is iconv_open's documented failure value.
+  if (cd == reinterpret_cast<iconv_t>(-1)) {  // NOLINT(performance-no-int-to-ptr)
     error = "unsupported encoding '" + from + "'";
     return false;
   }

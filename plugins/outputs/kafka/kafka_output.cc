@@ -192,7 +192,7 @@ void KafkaOutput::createProducer() {
   producer_ = rd_kafka_new(RD_KAFKA_PRODUCER, conf.get(), errstr, sizeof(errstr));
   if (!producer_)
     throw std::runtime_error(fmt::format("cannot create a Kafka producer: {}", errstr));
-  conf.release();  // rd_kafka_new owns it now
+  static_cast<void>(conf.release());  // rd_kafka_new owns it now
   fatal_ = false;
 }
 

@@ -166,7 +166,7 @@ void TimescaleOptions::describe(Schema<TimescaleOptions>& s) {
     for (const auto& [table, policy] : o.policies) {
       const auto& known = defaultPolicies();
       if (std::none_of(known.begin(), known.end(),
-                       [&](const TablePolicySetting& p) { return p.table == table; })) {
+                       [&name = table](const TablePolicySetting& p) { return p.table == name; })) {
         std::string names;
         for (const auto& p : known) names += (names.empty() ? "" : ", ") + p.table;
         d.push_back({where, fmt::format("policies: no table '{}' (tables: {})", table, names)});

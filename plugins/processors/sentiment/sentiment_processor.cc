@@ -134,7 +134,6 @@ std::optional<RollingSentiment::Summary> RollingSentiment::add(const std::string
 
 SentimentProcessor::SentimentProcessor(const SentimentOptions& options, PluginContext& context)
     : options_(options),
-      ctx_(context),
       scorer_(buildLexicons(options), VaderScorer::Config{options.normalize_quotes}),
       headline_(buildHeadlineScorer(options)),
       tagger_(options.coins),

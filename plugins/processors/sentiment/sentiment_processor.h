@@ -87,7 +87,6 @@ class SentimentProcessor final : public Processor {
 
  private:
   SentimentOptions options_;
-  PluginContext& ctx_;
   VaderScorer scorer_;
   std::unique_ptr<HeadlineScorer> headline_;  // null in `model: vader`
   CoinTagger tagger_;

@@ -12,7 +12,6 @@
 namespace cvagent::processors::sentiment {
 namespace {
 
-constexpr double kBIncr = 0.293;
 constexpr double kCIncr = 0.733;
 constexpr double kNScalar = -0.74;
 constexpr double kAlpha = 15.0;
@@ -530,7 +529,7 @@ double VaderScorer::valenceAt(std::size_t i, bool cap_diff) const {
     }
   }
   for (int start = 0; start < 3; ++start) {
-    const auto dist = static_cast<std::size_t>(start + 1);
+    const auto dist = static_cast<std::size_t>(start) + 1;
     if (i > static_cast<std::size_t>(start) && !tokens_[i - dist].in_lexicon) {
       double s = scalarIncDec(tokens_[i - dist], v, cap_diff);
       if (start == 1 && s != 0) s *= 0.95;

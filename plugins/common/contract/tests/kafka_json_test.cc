@@ -155,6 +155,24 @@ TEST(KafkaShapes, IntegersPastUint64AreRefused) {
   EXPECT_EQ(error, "malformed JSON: Problem while parsing a number");
 }
 
+// From fuzzing (plugins/inputs/kafka/fuzz/regressions/kafka_value): a legacy timestamp beyond the
+// int64 nanoseconds was a signed overflow; the message is now malformed, saying which key.
+TEST(KafkaShapes, TimestampsOutsideInt64NanosecondsAreMalformed) {
+  simdjson::dom::parser parser;
+  Metric out;
+  std::string error;
+  EXPECT_FALSE(
+      parseValue(parser,
+                 R"({"pair": "BTC/USD", "interval": "1m", "open": 1, "high": 2, "low": 0.5,)"
+                 R"( "close": 1.5, "volume": 10, "timestamp": 9795962599})",
+                 "candle", 0, out, error));
+  EXPECT_NE(error.find("`timestamp` is out of range"), std::string::npos) << error;
+  EXPECT_FALSE(parseValue(parser, R"({"pair": "BTC/USD", "price": 1, "timestamp": 1e300})", "trade",
+                          0, out, error));
+  EXPECT_FALSE(parseValue(parser, R"({"pair": "BTC/USD", "price": 1, "timestamp": -1e300})",
+                          "trade", 0, out, error));
+}
+
 // book and book_level had a table but no Kafka shape: now they have one each, keyed by pair.
 TEST(KafkaShapes, BookKindsHaveShapesOfTheirOwn) {
   simdjson::dom::parser parser;

@@ -500,5 +500,24 @@ TEST(KrakenRecording, LinesRoundTripAnyFrameBytes) {
   EXPECT_EQ(back, frame.substr(0, 26));
 }
 
+// From fuzzing (fuzz/regressions/kraken_decoder): an ack whose `result` object is broken JSON
+// made the decoder look keys up in an iterator simdjson had given up on (a null dereference).
+TEST(KrakenDecoder, AckWithBrokenResultIsMalformed) {
+  Decoder decoder({.pairs = {"BTC/USD"}});
+  CapturingEmitter out;
+  const FrameResult r = decoder.decode(
+      R"({"method":"subscribe","result":{"chknnel":"ticker","symbol":"BUCDU"S/},"success":true})",
+      0, out);
+  EXPECT_EQ(r.kind, FrameKind::kMalformed);
+  EXPECT_EQ(out.size(), 0u);
+  const FrameResult ok = decoder.decode(
+      R"({"method":"subscribe","result":{"channel":"ticker","symbol":"BTC/USD"},"success":true})",
+      0, out);
+  EXPECT_EQ(ok.kind, FrameKind::kAck);
+  EXPECT_EQ(ok.channel, "ticker");
+  EXPECT_EQ(ok.symbol, "BTC/USD");
+  EXPECT_TRUE(ok.success);
+}
+
 }  // namespace
 }  // namespace cvagent::inputs::kraken

@@ -58,5 +58,15 @@ TEST(FeedDate, RejectsWhatIsNotADate) {
   }
 }
 
+// From fuzzing (fuzz/regressions/rss_feed_date): a date after 2262 overflowed the int64
+// nanoseconds (signed overflow); it is not a date the agent can hold.
+TEST(FeedDate, RejectsDatesBeyondInt64Nanoseconds) {
+  EXPECT_FALSE(parseFeedDate("4032-01-29T10:12:00+01:00").has_value());
+  EXPECT_FALSE(parseFeedDate("Sat, 01 Jan 2263 00:00:00 GMT").has_value());
+  EXPECT_TRUE(parseFeedDate("Fri, 11 Apr 2262 00:00:00 GMT").has_value());
+  // A run of digits longer than an int overflowed while being read.
+  EXPECT_FALSE(parseFeedDate(" Nov 20333333333333333333 2333333333:46:36").has_value());
+}
+
 }  // namespace
 }  // namespace cvagent::inputs::rss

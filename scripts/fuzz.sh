@@ -1,0 +1,67 @@
+#!/usr/bin/env bash
+# libFuzzer targets (docs/testing.md): build them, run the CI smoke pass, or one long run.
+#   scripts/fuzz.sh build                 configure build/fuzz (clang) and build only the targets
+#   scripts/fuzz.sh smoke                 ctest -L fuzz: every target CVAGENT_FUZZ_SMOKE_SECONDS
+#   scripts/fuzz.sh long TARGET [RUNS]    one target for RUNS executions (default 10 million) on
+#                                         its seeds + what earlier runs found; prints the figures
+#   scripts/fuzz.sh list                  the targets
+# A long run also stops after CVAGENT_FUZZ_MAX_SECONDS when set (for the slow document parsers).
+# CVAGENT_FUZZ_BUILD_DIR (default build/fuzz), CVAGENT_FUZZ_SMOKE_SECONDS (default 20).
+set -euo pipefail
+root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+build_dir=${CVAGENT_FUZZ_BUILD_DIR:-$root/build/fuzz}
+jobs=$(nproc)
+
+configure() {
+  local launcher=()
+  if command -v ccache >/dev/null; then
+    launcher=(-DCMAKE_CXX_COMPILER_LAUNCHER=ccache -DCMAKE_C_COMPILER_LAUNCHER=ccache)
+  fi
+  # Only the plugins that have fuzz targets: the others are not configured at all.
+  cmake -S "$root" -B "$build_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+    -DCMAKE_C_COMPILER=clang -DCMAKE_CXX_COMPILER=clang++ -DCVAGENT_BUILD_FUZZ=ON \
+    -DCVAGENT_BUILD_TESTS=OFF -DCVAGENT_BUILD_BENCH=OFF -DCVAGENT_WERROR=ON \
+    -DCVAGENT_PLUGIN_FILTER='inputs/(kraken|rss|kafka)' \
+    -DCVAGENT_FUZZ_SMOKE_SECONDS="${CVAGENT_FUZZ_SMOKE_SECONDS:-20}" "${launcher[@]}" >/dev/null
+}
+
+case "${1:-}" in
+  build)
+    configure
+    cmake --build "$build_dir" -j "$jobs" --target cvagent_fuzz_targets
+    ;;
+  smoke)
+    ctest --test-dir "$build_dir" --output-on-failure -j "$jobs" -L fuzz
+    ;;
+  list)
+    ls "$build_dir/fuzz" | grep '^fuzz_' | sed 's/^fuzz_//'
+    ;;
+  long)
+    target=${2:?target name (scripts/fuzz.sh list)}
+    runs=${3:-10000000}
+    corpus=$build_dir/fuzz/corpus/$target
+    bin=$build_dir/fuzz/fuzz_$target
+    [[ -x $bin ]] || { echo "no $bin: scripts/fuzz.sh build first" >&2; exit 2; }
+    max_len=$(ctest --test-dir "$build_dir" -N -V -R "^fuzz_${target}_smoke\$" |
+      grep -o -- '-max_len=[0-9]*' | head -1)
+    log=$corpus/long-run.log
+    echo "fuzz_$target: $runs runs, log $log" >&2
+    start=$(date +%s)
+    set +e
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      "$bin" -runs="$runs" -max_total_time="${CVAGENT_FUZZ_MAX_SECONDS:-0}" "$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -artifact_prefix="$corpus/artifacts/" "$corpus/found" "$corpus/seeds" >"$log" 2>&1
+    rc=$?
+    set -e
+    end=$(date +%s)
+    done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+    execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+    crashes=$(find "$corpus/artifacts" -type f | wc -l)
+    echo "fuzz_$target rc=$rc execs=${execs:-?} seconds=$((end - start)) artifacts=$crashes | ${done_line:-no DONE line (see $log)}"
+    exit "$rc"
+    ;;
+  *)
+    sed -n '2,8p' "${BASH_SOURCE[0]}" >&2
+    exit 2
+    ;;
+esac
