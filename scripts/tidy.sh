@@ -40,7 +40,11 @@ for f in "${files[@]}"; do regexes+=("^$(printf '%s' "$f" | sed 's/[.[\*^$()+?{|
 out=$(mktemp)
 trap 'rm -f "$out"' EXIT
 status=0
-"$run_clang_tidy" -p "$build_dir" -j "${CVAGENT_TIDY_JOBS:-$(nproc)}" -quiet "${regexes[@]}" >"$out" 2>&1 || status=$?
+# Headers: this tree's agent, SDK and plugins only; not the headers protoc generates into the build
+# dir (remote.pb.h), whose path also has /plugins/ in it.
+header_filter="^$(printf '%s' "$root" | sed 's/[.[\*^$()+?{|]/\\&/g')/(agent|plugin-api|plugins)/"
+"$run_clang_tidy" -p "$build_dir" -j "${CVAGENT_TIDY_JOBS:-$(nproc)}" -quiet \
+  -header-filter="$header_filter" "${regexes[@]}" >"$out" 2>&1 || status=$?
 # Keep the findings, not the per-file command lines and "N warnings generated" counts.
 sed 's/\x1b\[[0-9;]*m//g' "$out" | grep -E '(warning|error): |^[^ ].*\.(cc|h):[0-9]+:[0-9]+: note:' |
   grep -v 'warnings generated' || true

@@ -250,6 +250,7 @@ std::string packagedPluginDir() {
 std::vector<std::string> pluginSearchPath(const std::vector<std::string>& cli_dirs,
                                           const std::vector<std::string>& config_dirs) {
   std::vector<std::string> dirs;
+  dirs.reserve(cli_dirs.size() + config_dirs.size() + 1);
   for (const auto& dir : cli_dirs) dirs.push_back(fs::absolute(dir).lexically_normal().string());
   if (const char* env = std::getenv("CVAGENT_PLUGIN_PATH")) {
     std::string_view rest(env);

@@ -120,6 +120,7 @@ std::vector<std::string> FileOutput::archives(const std::string& path) {
   }
   std::sort(found.begin(), found.end());
   std::vector<std::string> paths;
+  paths.reserve(found.size());
   for (auto& f : found) paths.push_back(std::move(std::get<2>(f)));
   return paths;
 }

@@ -312,7 +312,7 @@ void RedisOutput::connect() {
   redis_ = c;
   // AUTH and SELECT run under the connect timeout (hiredis applies it to the socket); the
   // command timeout takes over afterwards.
-  auto command = [&](std::vector<std::string_view> args, const char* what) {
+  auto command = [&](const std::vector<std::string_view>& args, const char* what) {
     std::vector<const char*> argv;
     std::vector<std::size_t> lengths;
     for (auto a : args) {
