@@ -18,22 +18,11 @@
 #include <thread>
 #include <vector>
 
+#include "free_port.h"
+
 namespace cvagent::outputs::prometheus::testing {
 
-inline int freePort() {
-  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  sockaddr_in addr{};
-  addr.sin_family = AF_INET;
-  addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t len = sizeof(addr);
-  if (::bind(fd, reinterpret_cast<sockaddr*>(&addr), sizeof(addr)) != 0 ||
-      ::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    ::close(fd);
-    throw std::runtime_error("no free port");
-  }
-  ::close(fd);
-  return ntohs(addr.sin_port);
-}
+inline int freePort() { return cvagent::testing::freeLoopbackPort(); }
 
 // GET `url`; returns the HTTP status (0 on a transport error) and fills `body`.
 inline long httpGet(const std::string& url, std::string& body) {
