@@ -116,9 +116,9 @@ fi
 
 # ThreadSanitizer: the core (runtime, reload, output workers, disk buffer, HTTP server, the agent
 # binary in the integration scripts) and the plugins that run threads of their own (kraken's Asio
-# thread, the file input's watcher, file and discard outputs). Not the Kafka plugins: librdkafka
-# starts its threads with C11 thrd_create, which the TSan runtimes of Debian 12 (GCC 12, clang 14)
-# do not intercept, so TSan crashes on librdkafka's first thread (docs/testing.md).
+# thread, the file input's watcher, file and discard outputs, the Kafka plugins' librdkafka
+# threads, against the mock cluster started above and mock clusters of their own). librdkafka's
+# C11 threads and locks reach TSan through tests/tsan/c11_threads.cc (docs/testing.md).
 # Suppressions, each with its reason: tests/tsan.supp.
 if [[ "${CVAGENT_TEST_TSAN:-1}" == "1" ]]; then
   tsan_dir=${CVAGENT_TSAN_BUILD_DIR:-$root/build/tsan}
@@ -127,11 +127,13 @@ if [[ "${CVAGENT_TEST_TSAN:-1}" == "1" ]]; then
   # code of ours runs in it).
   tsan_targets=(cvagent cvagent_input_kraken cvagent_input_file cvagent_output_file
     cvagent_output_discard runtime_test disk_buffer_test http_test config_test
-    test_input_kraken_unit test_input_kraken_integration test_input_file_unit test_output_file_unit)
+    test_input_kraken_unit test_input_kraken_integration test_input_file_unit test_output_file_unit
+    cvagent_input_kafka cvagent_output_kafka test_input_kafka_integration
+    test_output_kafka_integration cvagent-kafka-mock tsan_kafka_handoff)
   build_tsan() {
     cmake -S "$root" -B "$tsan_dir" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCVAGENT_TSAN=ON \
       -DCVAGENT_WERROR=ON -DCVAGENT_BUILD_TESTS=ON -DCVAGENT_BUILD_BENCH=OFF \
-      -DCVAGENT_PLUGIN_FILTER='inputs/(kraken|file)|outputs/(file|discard)' >/dev/null
+      -DCVAGENT_PLUGIN_FILTER='inputs/(kraken|file|kafka)|outputs/(file|discard|kafka)' >/dev/null
     cmake --build "$tsan_dir" -j "$jobs" --target "${tsan_targets[@]}"
   }
   stage tsan-build build_tsan
