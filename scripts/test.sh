@@ -137,10 +137,16 @@ if [[ "${CVAGENT_TEST_TSAN:-1}" == "1" ]]; then
     cmake --build "$tsan_dir" -j "$jobs" --target "${tsan_targets[@]}"
   }
   stage tsan-build build_tsan
-  # shellcheck disable=SC2086
+  tsan_tests() {
+    # shellcheck disable=SC2086
+    ctest --test-dir "$tsan_dir" --output-on-failure -j "$jobs" \
+      -L 'unit|integration' -E '_NOT_BUILT$|^unit_cvagent_add_plugin$' ${CVAGENT_TEST_ARGS:-}
+    # And one e2e test: two agents that dlopen the Kafka plugins (the agent's threads with
+    # librdkafka's; librdkafka must stay loaded past the plugins' dlclose, see CMakeLists.txt).
+    ctest --test-dir "$tsan_dir" --output-on-failure -R '^e2e_kafka_two_agents$'
+  }
   TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$root/tests/tsan.supp" \
-    stage tsan-tests ctest --test-dir "$tsan_dir" --output-on-failure -j "$jobs" \
-    -L 'unit|integration' -E '_NOT_BUILT$|^unit_cvagent_add_plugin$' ${CVAGENT_TEST_ARGS:-}
+    stage tsan-tests tsan_tests
 fi
 
 # libFuzzer smoke runs: every fuzz target (clang, ASan + UBSan) for CVAGENT_FUZZ_SMOKE_SECONDS
