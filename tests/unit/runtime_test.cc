@@ -32,6 +32,7 @@ struct Hub {
   std::map<std::string, int> cancels;
   bool cancelled = false;  // a hung write waits for this
   int hanging = 0;         // writes that began hanging
+  bool down = false;       // every write is answered 'retry' while set
 
   void reset() {
     std::lock_guard lock(mu);
@@ -42,6 +43,7 @@ struct Hub {
     cancels.clear();
     cancelled = false;
     hanging = 0;
+    down = false;
   }
   void setGate(bool open) {
     {
@@ -152,6 +154,7 @@ class RecordOutput final : public Output {
       throw std::runtime_error("connection shut down by cancel()");
     }
     if (o_.gated) hub.cv.wait(lock, [] { return hub.gate_open; });
+    if (hub.down) return WriteResult::retry("server down");
     if (hub.attempts[o_.name]++ < o_.fail_first) return WriteResult::retry("server busy");
     hub.batch_sizes[o_.name].push_back(batch.size());
     WriteResult result = WriteResult::ok();
@@ -480,6 +483,59 @@ outputs:
   p->stop(std::chrono::steady_clock::now() + 5s);
   EXPECT_EQ(hub.storedCount("out"), 50u);
   EXPECT_EQ(p->stats().dropped, 0u);
+}
+
+// While an output keeps up, its buffer holds only what it writes next (the batches in flight and
+// one more): buffering more would not write faster, only hold more unwritten data in memory.
+TEST_F(RuntimeTest, AnOutputThatKeepsUpIsFedOnlyItsWindow) {
+  hub.setGate(false);  // the first write is in progress, nothing has failed
+  auto p = make(R"(
+agent: {http: '', queue_size: 4, state_dir: /tmp/cvagent-runtime-test}
+inputs:
+  - seq: {count: 200, track: true}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, gated: true, buffer: {max: 1000}}
+)");
+  p->start(true);
+  std::this_thread::sleep_for(200ms);
+  EXPECT_LE(p->stats().routed, 14u) << "one batch in the write, one waiting, the chain's hand";
+  EXPECT_LE(scrapeValue("cvagent_output_buffer_metrics{plugin=\"outputs.record\"}"), 10.0);
+  hub.setGate(true);
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("out"), 200u);
+  EXPECT_EQ(p->stats().dropped, 0u);
+  EXPECT_EQ(delivered_ok.load(), 200);
+}
+
+// Once a write fails, the buffer may fill up to buffer.max: it rides out the outage while the
+// inputs keep running; nothing is lost when the output comes back.
+TEST_F(RuntimeTest, AFailingOutputBuffersUpToBufferMax) {
+  {
+    std::lock_guard lock(hub.mu);
+    hub.down = true;
+  }
+  auto p = make(R"(
+agent: {http: '', queue_size: 4, state_dir: /tmp/cvagent-runtime-test}
+inputs:
+  - seq: {count: 150, track: true}
+outputs:
+  - record: {batch_size: 5, flush_interval: 10ms, buffer: {max: 100}, retry: {initial: 5ms, max: 20ms}}
+)");
+  p->start(true);
+  waitFor([&] { return p->stats().routed >= 100; });
+  std::this_thread::sleep_for(100ms);
+  EXPECT_LE(p->stats().routed, 104u) << "buffer.max bounds the buffer during the outage";
+  EXPECT_EQ(hub.storedCount("out"), 0u);
+  {
+    std::lock_guard lock(hub.mu);
+    hub.down = false;
+  }
+  p->waitInputsDone();
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(hub.storedCount("out"), 150u);
+  EXPECT_EQ(p->stats().dropped, 0u);
+  EXPECT_EQ(delivered_ok.load(), 150);
 }
 
 TEST_F(RuntimeTest, ShutdownDeadlineDropsAndCountsWhatCannotBeWritten) {

@@ -66,7 +66,8 @@ void BufferOptions::describe(Schema<BufferOptions>& s) {
            "delivery is acknowledged once the metric is on disk.")
       .oneOf({"memory", "disk"});
   s.option("max", &BufferOptions::max,
-           "Metrics held for the output while it cannot keep up (type: memory).")
+           "Metrics held for the output while its writes fail (type: memory); while it keeps up, "
+           "when_full: block holds only its batches in flight and one more.")
       .min(1)
       .max(static_cast<double>(kMaxBufferMetrics));
   s.option("when_full", &BufferOptions::when_full,

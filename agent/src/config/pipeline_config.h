@@ -28,7 +28,7 @@ struct AgentOptions {
   std::string http = "127.0.0.1:9273";
   milliseconds interval{10'000};
   milliseconds flush_interval{1'000};
-  std::size_t queue_size = 10'000;
+  std::size_t queue_size = 1024;
   milliseconds shutdown_timeout{10'000};
   std::map<std::string, std::string> tags;
   std::vector<std::string> plugin_dirs;

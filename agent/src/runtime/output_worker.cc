@@ -68,6 +68,7 @@ OutputWorker::OutputWorker(const config::PluginInstanceConfig& config,
       flush_interval_(flush_interval),
       retry_(config.output.retry),
       depth_(std::max<std::size_t>(1, output_->batchesInFlight())),
+      window_(block_when_full_ ? std::min(max_buffer_, (depth_ + 1) * batch_size_) : max_buffer_),
       rng_(std::random_device{}()),
       write_timeout_(config.output.write_timeout),
       written_counter_(context_->telemetry().counter(
@@ -217,7 +218,9 @@ void OutputWorker::drop(Metric& metric, const char* reason, std::string_view det
 }
 
 // ---------------------------------------------------------------- buffer (memory)
-bool OutputWorker::full() const { return buffer_.size() + inflight_.load() >= max_buffer_; }
+bool OutputWorker::full() const {
+  return buffer_.size() + inflight_.load() >= (failing_ ? max_buffer_ : window_);
+}
 
 void OutputWorker::push(std::vector<Metric>& metrics) {
   if (disk_) {
@@ -258,6 +261,7 @@ void OutputWorker::makeRoom(std::unique_lock<std::mutex>& lock) {
   // shutdown deadline at most: past it, shutdown must end.
   const auto since = Clock::now();
   blocked_since_ns_.store(steadyNanos(since), std::memory_order_relaxed);
+  wake_.notify_one();  // a full buffer holds a batch: the worker must not wait for the interval
   while (full() && mode_ != Mode::kStopping && Clock::now() < shutdown_deadline_) {
     space_.wait_until(lock, std::min(shutdown_deadline_, Clock::now() + kHealthRefresh));
   }
@@ -559,6 +563,14 @@ void OutputWorker::closeOutput() {
 }
 
 void OutputWorker::setFailure(std::string why) {
+  const bool failing = !why.empty();
+  {
+    std::lock_guard lock(mu_);
+    if (failing_ != failing) {
+      failing_ = failing;
+      if (failing) space_.notify_all();  // the buffer may now fill up to buffer.max
+    }
+  }
   {
     std::lock_guard lock(health_mu_);
     failure_ = std::move(why);
@@ -579,7 +591,7 @@ void OutputWorker::refreshHealth() {
   }
   const std::int64_t blocked = blocked_since_ns_.load(std::memory_order_relaxed);
   if (blocked && now - blocked >= std::chrono::nanoseconds(kSustainedBlock).count()) {
-    add(fmt::format("buffer full: inputs have waited {}s for room (when_full: block)",
+    add(fmt::format("falling behind: inputs have waited {}s for room (when_full: block)",
                     (now - blocked) / 1'000'000'000));
   }
   {

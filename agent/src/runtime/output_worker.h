@@ -108,8 +108,8 @@ class OutputWorker {
   std::size_t waiting() const;  // metrics not yet taken into a batch (mu_ held)
   void takeBatch();             // moves up to batch_size_ metrics into batch_ (mu_ held)
   bool pastDeadline() const;
-  // Buffer handling (mu_ held). full(): no room for one more metric. makeRoom(): applies
-  // when_full (waits, or drops the oldest).
+  // Buffer handling (mu_ held). full(): no room for one more metric (the window while the output
+  // keeps up, buffer.max otherwise). makeRoom(): applies when_full (waits, or drops the oldest).
   bool full() const;
   void makeRoom(std::unique_lock<std::mutex>& lock);
   // /health from what the worker knows: the last failure, recent drops, inputs blocked on a full
@@ -147,6 +147,12 @@ class OutputWorker {
     std::chrono::steady_clock::time_point sent;
   };
   const std::size_t depth_;  // batches the output may have in flight (1: no pipelining)
+  // With `when_full: block`, what the buffer holds (in flight included) while the output keeps up:
+  // the batches in flight and the next one. Holding more would not write faster, only keep more
+  // unwritten in memory (lost to a crash). After a failed connect or write the buffer may grow to
+  // buffer.max to ride out the outage.
+  const std::size_t window_;
+  bool failing_ = false;  // the last connect or write failed (mu_)
   std::deque<Flight> flights_;
   std::size_t flight_metrics_ = 0;
   Mode mode_ = Mode::kRunning;

@@ -199,10 +199,11 @@ struct Decoder::Impl {
     return nullptr;
   }
 
+  // `tags` and `fields`: how many the kind has, so each vector is allocated once and no larger.
   Metric& newMetric(const char* name, std::int64_t time_ns, const PairState& pair,
-                    std::size_t fields) {
+                    std::size_t tags, std::size_t fields) {
     Metric& m = pending.emplace_back(name, time_ns);
-    m.reserveTags(4);  // the most any kind has (book_level): one allocation, not three
+    m.reserveTags(tags);
     m.setTag("exchange", exchange);
     m.setTag("pair", pair.name);
     m.reserveFields(fields);
@@ -218,7 +219,7 @@ struct Decoder::Impl {
 
   void addTrade(PairState& pair, bool buy, bool market, double price, double volume,
                 std::int64_t trade_id, std::int64_t time_ns, std::int64_t receive_ns) {
-    Metric& m = newMetric("trade", time_ns, pair, 5);
+    Metric& m = newMetric("trade", time_ns, pair, 3, 5);
     m.setTag("side", buy ? "buy" : "sell");
     m.setField("price", price);
     m.setField("volume", volume);
@@ -364,7 +365,7 @@ struct Decoder::Impl {
       ++r.foreign_records;
       return simdjson::SUCCESS;
     }
-    Metric& m = newMetric("ticker", time_ns, *pair, kSlots + 1);
+    Metric& m = newMetric("ticker", time_ns, *pair, 2, kSlots + 1);
     for (int i = 0; i < kSlots; ++i) {
       if (present[i]) m.setField(kFieldNames[i], values[i]);
     }
@@ -438,11 +439,11 @@ struct Decoder::Impl {
       pending.push_back(std::move(final_candle));
     } else if (pair->has_candle && begin < pair->candle_begin) {
       // An older candle (a snapshot's history after a reconnect): emit it as complete.
-      Metric& m = newMetric("candle", begin, *pair, 8);
+      Metric& m = newMetric("candle", begin, *pair, 3, 8);
       setCandle(m, interval_tag, v, trades, false);
       return simdjson::SUCCESS;
     }
-    Metric& m = newMetric("candle", begin, *pair, 8);
+    Metric& m = newMetric("candle", begin, *pair, 3, 8);
     setCandle(m, interval_tag, v, trades, true);
     pair->candle = m;
     pair->candle_begin = begin;
@@ -572,7 +573,7 @@ struct Decoder::Impl {
     if (book.bids.empty() || book.asks.empty()) return simdjson::SUCCESS;
     const BookLevel& best_bid = book.bids.begin()->second;
     const BookLevel& best_ask = book.asks.begin()->second;
-    Metric& m = newMetric("book", time_ns, *pair, 8);
+    Metric& m = newMetric("book", time_ns, *pair, 2, 8);
     m.setField("best_bid", best_bid.price);
     m.setField("best_bid_qty", best_bid.qty);
     m.setField("best_ask", best_ask.price);
@@ -595,7 +596,7 @@ struct Decoder::Impl {
                  const PairState& pair) {
     std::size_t index = 0;
     for (auto it = side.begin(); it != side.end() && index < config.book_levels; ++it, ++index) {
-      Metric& m = newMetric("book_level", time_ns, pair, 2);
+      Metric& m = newMetric("book_level", time_ns, pair, 4, 2);
       std::array<char, 8> digits{};
       const auto [end, ec] = std::to_chars(digits.data(), digits.data() + digits.size(), index);
       m.setTag("level",

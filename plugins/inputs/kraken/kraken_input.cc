@@ -130,17 +130,17 @@ class InlineCompletions {
 
 }  // namespace
 
-bool parseEndpoint(std::string_view url, Endpoint& out, std::string& error) {
+bool parseEndpoint(std::string_view url, Endpoint& out, std::string& error, std::string_view plain,
+                   std::string_view secure) {
   Endpoint ep;
   std::string_view rest;
-  if (url.rfind("wss://", 0) == 0) {
-    ep.tls = true;
-    rest = url.substr(6);
-  } else if (url.rfind("ws://", 0) == 0) {
-    ep.tls = false;
-    rest = url.substr(5);
+  const auto scheme_end = url.find("://");
+  const std::string_view scheme = url.substr(0, scheme_end);
+  if (scheme_end != std::string_view::npos && (scheme == secure || scheme == plain)) {
+    ep.tls = scheme == secure;
+    rest = url.substr(scheme_end + 3);
   } else {
-    error = fmt::format("url '{}' must start with ws:// or wss://", url);
+    error = fmt::format("url '{}' must start with {}:// or {}://", url, plain, secure);
     return false;
   }
   const auto slash = rest.find('/');

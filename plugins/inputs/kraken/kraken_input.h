@@ -14,15 +14,17 @@
 
 namespace cvagent::inputs::kraken {
 
-// Where the WebSocket endpoint is: ws[s]://host[:port][/target].
+// Where an endpoint is: <scheme>://host[:port][/target], the WebSocket's (ws, wss) or REST's
+// (http, https).
 struct Endpoint {
   bool tls = true;
   std::string host;
   std::string port;
   std::string target = "/";
 };
-// False (with `error`) when `url` is not a ws:// or wss:// URL.
-bool parseEndpoint(std::string_view url, Endpoint& out, std::string& error);
+// False (with `error`) when `url` is not a `plain`:// or `secure`:// URL (secure means TLS).
+bool parseEndpoint(std::string_view url, Endpoint& out, std::string& error,
+                   std::string_view plain = "ws", std::string_view secure = "wss");
 
 class KrakenInput final : public Input {
  public:

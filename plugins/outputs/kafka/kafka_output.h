@@ -114,7 +114,7 @@ class KafkaOutput final : public Output {
   std::unordered_map<std::string, rd_kafka_topic_t*> route_cache_;
   // Enough to keep producing while the oldest batches wait for their reports (linger + a round
   // trip); more only holds more metrics unconfirmed.
-  static constexpr std::size_t kBatchesInFlight = 4;
+  static constexpr std::size_t kBatchesInFlight = 2;
   // Batches sent and not collected yet, oldest first.
   std::deque<std::unique_ptr<Batch>> in_flight_;
   // Batches given up on (no report within the deadline) whose messages may still report.

@@ -279,6 +279,8 @@ async def serve(args, market):
         tls = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         tls.load_cert_chain(args.tls_cert, args.tls_key)
     httpd = http.server.ThreadingHTTPServer(("127.0.0.1", 0), make_rest_handler(market))
+    if args.rest_tls:
+        httpd.socket = tls.wrap_socket(httpd.socket, server_side=True)
     threading.Thread(target=httpd.serve_forever, daemon=True).start()
     async with websockets.serve(handler, "127.0.0.1", 0, ssl=tls, max_size=None,
                                 ping_interval=None) as server:
@@ -292,6 +294,7 @@ def main():
     p.add_argument("--recording", required=True)
     p.add_argument("--tls-cert")
     p.add_argument("--tls-key")
+    p.add_argument("--rest-tls", action="store_true", help="REST over TLS too (--tls-cert)")
     p.add_argument("--reject-pair", action="append", default=[])
     p.add_argument("--drop-after", type=int, default=0)
     p.add_argument("--gap", type=int, default=0)

@@ -71,7 +71,9 @@ class FakeExchange {
   std::string wsUrl(const char* host = "127.0.0.1", bool tls = false) const {
     return fmt::format("{}://{}:{}/v2", tls ? "wss" : "ws", host, ws_port_);
   }
-  std::string restUrl() const { return fmt::format("http://127.0.0.1:{}", http_port_); }
+  std::string restUrl(const char* host = "127.0.0.1", bool tls = false) const {
+    return fmt::format("{}://{}:{}", tls ? "https" : "http", host, http_port_);
+  }
   int stat(const std::string& name) const {
     std::atomic<bool> never{false};
     const std::string body = RestClient(restUrl(), "", 5s, never).get("/_stats");
@@ -349,6 +351,83 @@ TEST(KrakenInput, TlsRefusesAnUntrustedCertificateByDefault) {
   EXPECT_EQ(out.size(), 0u);
   EXPECT_EQ(ctx.health(), HealthState::kDegraded) << "reconnecting is not failed";
   EXPECT_TRUE(ctx.logger().contains("certificate verify failed", LogLevel::kWarn));
+}
+
+TEST(RestClient, HttpsIsVerifiedAgainstTheNamedCaOrTheSystemStore) {
+  TempDir dir;
+  makeCertificate(dir);
+  FakeExchange fx(
+      {"--tls-cert", dir.file("cert.pem"), "--tls-key", dir.file("key.pem"), "--rest-tls"});
+  std::atomic<bool> never{false};
+  const std::string body =
+      RestClient(fx.restUrl("localhost", true), dir.file("cert.pem"), 5s, never).get("/_stats");
+  EXPECT_NE(body.find("rest_requests"), std::string::npos) << body;
+  try {
+    RestClient(fx.restUrl("localhost", true), "", 5s, never).get("/_stats");
+    ADD_FAILURE() << "a self-signed certificate passed the system store";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("certificate verify failed"), std::string::npos)
+        << e.what();
+    EXPECT_NE(std::string(e.what()).find("/_stats"), std::string::npos) << "names the URL";
+  }
+}
+
+// A server that accepts connections (the kernel's backlog) and never answers.
+class SilentServer {
+ public:
+  SilentServer() {
+    fd_ = socket(AF_INET, SOCK_STREAM, 0);
+    sockaddr_in addr{};
+    addr.sin_family = AF_INET;
+    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t len = sizeof addr;
+    if (bind(fd_, reinterpret_cast<sockaddr*>(&addr), len) != 0 || listen(fd_, 8) != 0 ||
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+      throw std::runtime_error("cannot listen");
+    }
+    port_ = ntohs(addr.sin_port);
+  }
+  ~SilentServer() { close(fd_); }
+  std::string url() const { return fmt::format("http://127.0.0.1:{}", port_); }
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
+TEST(RestClient, ATimeoutOrAStopEndsARequestThatGetsNoAnswer) {
+  SilentServer server;
+  std::atomic<bool> stopping{false};
+  try {
+    RestClient(server.url(), "", 300ms, stopping).get("/0/public/Trades");
+    ADD_FAILURE() << "a silent server answered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("timed out after 300 ms"), std::string::npos) << e.what();
+  }
+  std::thread stopper([&] {
+    std::this_thread::sleep_for(200ms);
+    stopping = true;
+  });
+  try {
+    RestClient(server.url(), "", 60s, stopping).get("/0/public/Trades");
+    ADD_FAILURE() << "a silent server answered";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("cancelled"), std::string::npos) << e.what();
+  }
+  stopper.join();
+}
+
+TEST(RestClient, AnHttpErrorOrABadUrlIsNamed) {
+  FakeExchange fx({});
+  std::atomic<bool> never{false};
+  try {
+    RestClient(fx.restUrl(), "", 5s, never).get("/no/such/path");
+    ADD_FAILURE() << "no error for a missing path";
+  } catch (const std::runtime_error& e) {
+    EXPECT_NE(std::string(e.what()).find("HTTP 404"), std::string::npos) << e.what();
+  }
+  EXPECT_THROW(RestClient("ftp://example.com", "", 5s, never), std::invalid_argument);
+  EXPECT_THROW(RestClient("https://:443", "", 5s, never), std::invalid_argument);
 }
 
 TEST(KrakenInput, RecordingReplaysToTheSameMetrics) {
