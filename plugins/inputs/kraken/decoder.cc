@@ -200,8 +200,8 @@ struct Decoder::Impl {
   }
 
   // `tags` and `fields`: how many the kind has, so each vector is allocated once and no larger.
-  Metric& newMetric(const char* name, std::int64_t time_ns, const PairState& pair,
-                    std::size_t tags, std::size_t fields) {
+  Metric& newMetric(const char* name, std::int64_t time_ns, const PairState& pair, std::size_t tags,
+                    std::size_t fields) {
     Metric& m = pending.emplace_back(name, time_ns);
     m.reserveTags(tags);
     m.setTag("exchange", exchange);
