@@ -56,7 +56,7 @@ struct KafkaOptions {
   std::string acks = "all";
   bool idempotence = true;
   std::string compression = "lz4";
-  std::chrono::milliseconds linger{5};
+  std::chrono::milliseconds linger{1};
   ByteSize max_batch_bytes{1ULL << 20};
   ByteSize max_message_bytes{1ULL << 20};
   std::chrono::milliseconds delivery_timeout{std::chrono::seconds(30)};
