@@ -72,7 +72,9 @@ void KafkaOptions::describe(Schema<KafkaOptions>& s) {
            "Idempotent producer: retries never duplicate or reorder messages (needs acks all).");
   s.option("compression", &KafkaOptions::compression, "Batch compression.")
       .oneOf({"none", "gzip", "snappy", "lz4", "zstd"});
-  s.option("linger", &KafkaOptions::linger, "How long librdkafka waits to fill a batch (the core hands it whole batches already).").min(0);
+  s.option("linger", &KafkaOptions::linger,
+           "How long librdkafka waits to fill a batch (the core hands it whole batches already).")
+      .min(0);
   s.option("max_batch_bytes", &KafkaOptions::max_batch_bytes,
            "Largest batch librdkafka sends to one partition (batch.size).");
   s.option("max_message_bytes", &KafkaOptions::max_message_bytes,
