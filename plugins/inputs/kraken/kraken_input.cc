@@ -1,7 +1,5 @@
 #include "kraken_input.h"
 
-#include <openssl/ssl.h>
-
 #include <algorithm>
 #include <boost/asio/co_spawn.hpp>
 #include <boost/asio/detached.hpp>
@@ -27,6 +25,7 @@
 #include "decoder.h"
 #include "recording.h"
 #include "rest_client.h"
+#include "tls_client.h"
 
 namespace cvagent::inputs::kraken {
 namespace {
@@ -197,16 +196,7 @@ class KrakenInput::Impl {
     if (options_.replay.empty()) {
       std::string error;
       if (!parseEndpoint(options_.url, endpoint_, error)) throw std::invalid_argument(error);
-      if (endpoint_.tls) {
-        // Verified by default: the system store, or the CA file the user names. Never "insecure".
-        ssl_ = std::make_unique<ssl::context>(ssl::context::tls_client);
-        if (options_.tls_ca_file.empty()) {
-          ssl_->set_default_verify_paths();
-        } else {
-          ssl_->load_verify_file(options_.tls_ca_file);
-        }
-        ssl_->set_verify_mode(ssl::verify_peer);
-      }
+      if (endpoint_.tls) ssl_ = makeVerifyingTlsContext(options_.tls_ca_file);
     }
     if (!options_.record.empty()) recorder_ = std::make_unique<Recorder>(options_.record);
   }
@@ -308,13 +298,7 @@ class KrakenInput::Impl {
       websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ex, *ssl_);
       beast::get_lowest_layer(ws).expires_after(options_.connect_timeout);
       co_await beast::get_lowest_layer(ws).async_connect(endpoints, use_awaitable);
-      // SNI (Cloudflare needs it) and host name verification on top of the chain check.
-      // SSL_set_tlsext_host_name is a macro with a C cast; this is what it expands to.
-      if (!SSL_ctrl(ws.next_layer().native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME,
-                    TLSEXT_NAMETYPE_host_name, const_cast<char*>(endpoint_.host.c_str()))) {
-        throw std::runtime_error("cannot set TLS SNI host name");
-      }
-      ws.next_layer().set_verify_callback(ssl::host_name_verification(endpoint_.host));
+      expectHost(ws.next_layer(), endpoint_.host);
       co_await ws.next_layer().async_handshake(ssl::stream_base::client, use_awaitable);
       co_await handshakeAndRun(ws, got_data);
     } else {

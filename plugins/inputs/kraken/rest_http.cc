@@ -4,7 +4,6 @@
 #include "rest_client.h"
 
 #include <fmt/format.h>
-#include <openssl/ssl.h>
 #include <utility>  // std::exchange: Boost 1.74's awaitable.hpp uses it without the include
 
 #include <algorithm>
@@ -22,6 +21,7 @@
 #include <string>
 
 #include "kraken_input.h"
+#include "tls_client.h"
 
 namespace cvagent::inputs::kraken {
 namespace {
@@ -56,16 +56,7 @@ struct RestClient::Impl {
   std::unique_ptr<ssl::context> tls;  // made on the first https request
 
   ssl::context& tlsContext() {
-    if (!tls) {
-      // Verified always: the system store, or the CA file the user names instead.
-      tls = std::make_unique<ssl::context>(ssl::context::tls_client);
-      if (ca_file.empty()) {
-        tls->set_default_verify_paths();
-      } else {
-        tls->load_verify_file(ca_file);
-      }
-      tls->set_verify_mode(ssl::verify_peer);
-    }
+    if (!tls) tls = makeVerifyingTlsContext(ca_file);
     return *tls;
   }
 
@@ -96,12 +87,7 @@ struct RestClient::Impl {
     beast::ssl_stream<beast::tcp_stream> stream(ex, tlsContext());
     beast::get_lowest_layer(stream).expires_after(timeout);
     co_await beast::get_lowest_layer(stream).async_connect(endpoints, use_awaitable);
-    // SNI, and the host name checked on top of the chain (SSL_set_tlsext_host_name's expansion).
-    if (!SSL_ctrl(stream.native_handle(), SSL_CTRL_SET_TLSEXT_HOSTNAME, TLSEXT_NAMETYPE_host_name,
-                  const_cast<char*>(base.host.c_str()))) {
-      throw std::runtime_error("cannot set TLS SNI host name");
-    }
-    stream.set_verify_callback(ssl::host_name_verification(base.host));
+    expectHost(stream, base.host);
     co_await stream.async_handshake(ssl::stream_base::client, use_awaitable);
     co_return co_await exchange(stream, std::move(target));
   }
