@@ -16,6 +16,7 @@
 #include <optional>
 #include <regex>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -54,10 +55,30 @@ std::vector<std::string> sessionLines(const char* channel) {
   return lines;
 }
 
+// The trades of the recording's update frames, one frame each (a recorded frame holds 1-4 trades;
+// Kraken's objects are flat, so "},{" only ever separates two of them).
+std::vector<std::string> oneTradeLines() {
+  static constexpr std::string_view kHead = R"({"channel":"trade","type":"update","data":[)";
+  std::vector<std::string> out;
+  for (const auto& line : sessionLines("trade")) {
+    const auto begin = line.find("[{");
+    const auto end = line.rfind("}]");
+    if (begin == std::string::npos || end == std::string::npos) continue;
+    std::string_view trades(line.data() + begin + 1, end + 1 - (begin + 1));
+    for (std::size_t pos = 0; pos < trades.size();) {
+      const auto next = trades.find("},{", pos);
+      const auto stop = next == std::string_view::npos ? trades.size() : next + 1;
+      out.push_back(std::string(kHead).append(trades.substr(pos, stop - pos)).append("]}"));
+      pos = next == std::string_view::npos ? trades.size() : next + 2;
+    }
+  }
+  return out;
+}
+
 // `count` one-trade messages shaped like the recording's (its prices, sizes, sides), with trade
 // ids rising from `first_id` so none is a duplicate.
 std::vector<std::string> tradeFrames(std::size_t count, std::int64_t first_id) {
-  const auto lines = sessionLines("trade");
+  const auto lines = oneTradeLines();
   const std::regex id(R"("trade_id":\d+)");
   std::vector<std::string> frames;
   frames.reserve(count);
