@@ -288,6 +288,11 @@ class KrakenInput::Impl {
     }
   }
 
+  // The socket's executor is the io_context's own type, not the type-erased any_io_executor:
+  // Beast copies and compares the stream's executor in every operation (work guards, dispatch
+  // checks), several times per frame.
+  using TcpStream = beast::basic_stream<tcp, asio::io_context::executor_type>;
+
   awaitable<void> connectAndRun(bool& got_data) {
     auto ex = co_await asio::this_coro::executor;
     tcp::resolver resolver(ex);
@@ -295,14 +300,14 @@ class KrakenInput::Impl {
         co_await resolver.async_resolve(endpoint_.host, endpoint_.port, use_awaitable);
     if (stopping_) co_return;
     if (endpoint_.tls) {
-      websocket::stream<beast::ssl_stream<beast::tcp_stream>> ws(ex, *ssl_);
+      websocket::stream<beast::ssl_stream<TcpStream>> ws(io_.get_executor(), *ssl_);
       beast::get_lowest_layer(ws).expires_after(options_.connect_timeout);
       co_await beast::get_lowest_layer(ws).async_connect(endpoints, use_awaitable);
       expectHost(ws.next_layer(), endpoint_.host);
       co_await ws.next_layer().async_handshake(ssl::stream_base::client, use_awaitable);
       co_await handshakeAndRun(ws, got_data);
     } else {
-      websocket::stream<beast::tcp_stream> ws(ex);
+      websocket::stream<TcpStream> ws(io_.get_executor());
       beast::get_lowest_layer(ws).expires_after(options_.connect_timeout);
       co_await beast::get_lowest_layer(ws).async_connect(endpoints, use_awaitable);
       co_await handshakeAndRun(ws, got_data);
