@@ -351,7 +351,7 @@ class KrakenInput::Impl {
       session->helpers = 2;
       asio::co_spawn(ex, writer(ws, session), asio::detached);
       asio::co_spawn(ex, watchdog(session), asio::detached);
-      co_await asio::co_spawn(asio::any_io_executor(InlineCompletions(io_.get_executor())),
+      co_await asio::co_spawn(InlineCompletions(io_.get_executor()),
                               readFrames(ws, session.get(), got_data), use_awaitable);
     } catch (const std::exception&) {
       failure = std::current_exception();
@@ -374,13 +374,15 @@ class KrakenInput::Impl {
   }
 
   // The frame loop, run on InlineCompletions: a frame Beast already holds costs no trip through
-  // the scheduler.
+  // the scheduler. Its coroutine is typed on that executor (not any_io_executor), so resuming it
+  // per frame copies no type-erased executor.
   template <typename Ws>
-  awaitable<void> readFrames(Ws& ws, Session* session, bool& got_data) {
+  awaitable<void, InlineCompletions> readFrames(Ws& ws, Session* session, bool& got_data) {
+    constexpr asio::use_awaitable_t<InlineCompletions> on_frame_loop;
     beast::flat_buffer buffer;
     while (session->alive) {
       buffer.clear();
-      co_await ws.async_read(buffer, use_awaitable);
+      co_await ws.async_read(buffer, on_frame_loop);
       ++session->frames;
       got_data = true;
       const auto data = buffer.cdata();
