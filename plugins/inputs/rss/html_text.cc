@@ -1,7 +1,9 @@
 #include "html_text.h"
 
 #include <libxml/HTMLparser.h>
+#include <libxml/globals.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include <algorithm>
 #include <cstring>
@@ -19,8 +21,31 @@ using DocPtr = std::unique_ptr<xmlDoc, DocFree>;
 constexpr int kParseOptions = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                               HTML_PARSE_NONET | HTML_PARSE_COMPACT;
 
+// HTML_PARSE_NOERROR only silences errors raised with the parser context. libxml2 2.9 raises
+// the charset conversion failures without one ("encoding error : input conversion failed ...",
+// "I/O error : encoder error", for bytes the page's charset does not define), so they go to the
+// thread's generic error function, which prints them on stderr. A structured handler on this
+// thread takes every error instead, for the length of one parse; the caller's own handler is put
+// back after. (2.9 has no per-context handler that would see those errors, and libxml2 keeps
+// these handlers per thread, so other threads are not affected.)
+class ThreadErrorsSilenced {
+ public:
+  ThreadErrorsSilenced()
+      : saved_handler_(xmlStructuredError), saved_context_(xmlStructuredErrorContext) {
+    xmlSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
+  }
+  ~ThreadErrorsSilenced() { xmlSetStructuredErrorFunc(saved_context_, saved_handler_); }
+  ThreadErrorsSilenced(const ThreadErrorsSilenced&) = delete;
+  ThreadErrorsSilenced& operator=(const ThreadErrorsSilenced&) = delete;
+
+ private:
+  xmlStructuredErrorFunc saved_handler_;
+  void* saved_context_;
+};
+
 DocPtr parseHtml(std::string_view html, std::string_view charset) {
   const std::string enc(charset);
+  const ThreadErrorsSilenced quiet;
   return DocPtr(htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr,
                                enc.empty() ? nullptr : enc.c_str(), kParseOptions));
 }

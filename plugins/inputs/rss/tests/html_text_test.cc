@@ -1,11 +1,36 @@
 #include "html_text.h"
 
 #include <gtest/gtest.h>
+#include <libxml/globals.h>
+#include <libxml/xmlerror.h>
+#include <unistd.h>
+
+#include <cstdio>
 
 #include "test_util.h"
 
 namespace cvagent::inputs::rss {
 namespace {
+
+// What `fn` writes to file descriptor 2 (libxml2 writes there with fprintf, not through
+// std::cerr).
+template <typename Fn>
+std::string stderrOf(Fn&& fn) {
+  std::fflush(stderr);
+  FILE* sink = std::tmpfile();
+  if (sink == nullptr) throw std::runtime_error("tmpfile");
+  const int saved = dup(2);
+  dup2(fileno(sink), 2);
+  fn();
+  std::fflush(stderr);
+  dup2(saved, 2);
+  close(saved);
+  std::string out;
+  std::rewind(sink);
+  for (int c = std::fgetc(sink); c != EOF; c = std::fgetc(sink)) out += static_cast<char>(c);
+  std::fclose(sink);
+  return out;
+}
 
 std::string expected(const std::string& rel) {
   std::string s = test::feedFile(rel);
@@ -40,6 +65,30 @@ TEST(ArticleText, DeclaredCharsetIsDecoded) {
   // "café" in ISO-8859-1
   const std::string html = "<html><body><article><p>caf\xE9 prices</p></article></body></html>";
   EXPECT_EQ(extractArticleText(html, "iso-8859-1"), "caf\xC3\xA9 prices");
+}
+
+TEST(ArticleText, BytesTheCharsetDoesNotDefineLeaveStderrEmpty) {
+  // 0x81 is undefined in windows-1252: the conversion stops there, and libxml2 2.9 used to print
+  // "encoding error : input conversion failed ..." and "I/O error : encoder error" on stderr.
+  const std::string html =
+      "<html><body><article><h1>Miners sell</h1><p>Hash rate fell.</p>"
+      "<p>caf\xE9 \x81 owners</p></article></body></html>";
+  std::string text;
+  EXPECT_EQ(stderrOf([&] { text = extractArticleText(html, "windows-1252"); }), "");
+  // The text up to the byte that does not convert.
+  EXPECT_EQ(text, "Miners sell\nHash rate fell.\ncaf\xC3\xA9");
+}
+
+void countError(void* count, xmlErrorPtr) { ++*static_cast<int*>(count); }
+
+TEST(ArticleText, CallersLibxmlErrorHandlerIsKept) {
+  int count = 0;
+  xmlSetStructuredErrorFunc(&count, countError);
+  EXPECT_EQ(extractArticleText("<p>caf\x81</p><<", "windows-1252"), "caf");
+  EXPECT_EQ(count, 0);  // our parse's errors did not reach it
+  EXPECT_EQ(xmlStructuredError, &countError);
+  EXPECT_EQ(xmlStructuredErrorContext, &count);
+  xmlSetStructuredErrorFunc(nullptr, nullptr);
 }
 
 TEST(ArticleText, EmptyOrJunkGivesEmptyText) {
