@@ -6,6 +6,10 @@
 #                                         its seeds + what earlier runs found; prints the figures
 #   scripts/fuzz.sh list                  the targets
 # A long run also stops after CVAGENT_FUZZ_MAX_SECONDS when set (for the slow document parsers).
+# -entropic_scale_per_exec_time=1: libFuzzer's entropic schedule otherwise gives most of the
+# mutations to the inputs with rare features, which in the document parsers are the slowest ones
+# (flow collections of thousands of items, deeply nested pages: 20-70 ms against ~0.3), so a run
+# slowed down 3-8x within minutes (docs/testing.md, "Long runs").
 # CVAGENT_FUZZ_BUILD_DIR (default build/fuzz), CVAGENT_FUZZ_SMOKE_SECONDS (default 20).
 set -euo pipefail
 root=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
@@ -50,6 +54,7 @@ case "${1:-}" in
     set +e
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$bin" -runs="$runs" -max_total_time="${CVAGENT_FUZZ_MAX_SECONDS:-0}" "$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
+      -entropic_scale_per_exec_time=1 \
       -artifact_prefix="$corpus/artifacts/" "$corpus/found" "$corpus/seeds" >"$log" 2>&1
     rc=$?
     set -e
