@@ -52,9 +52,16 @@ case "${1:-}" in
     echo "fuzz_$target: $runs runs, log $log" >&2
     start=$(date +%s)
     set +e
-    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
-      "$bin" -runs="$runs" -max_total_time="${CVAGENT_FUZZ_MAX_SECONDS:-0}" "$max_len" -timeout=10 -rss_limit_mb=2048 -print_final_stats=1 \
-      -entropic_scale_per_exec_time=1 \
+    # malloc_context_size=0: no stack trace taken at every malloc/free (a fifth of the CPU of the
+    # allocation-heavy parsers); ASan detects the same errors, its report only lacks the
+    # allocation and free stacks, which replaying the saved input (ctest) prints.
+    # -timeout=60: this machine stops every process for seconds at a time (up to ~35 s seen), which
+    # libFuzzer's wall-clock alarm took for a hung input; a unit over 10 s is still saved as a
+    # slow-unit-* artifact (-report_slow_units), counted below, without ending the run.
+    ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:malloc_context_size=0 \
+      UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+      "$bin" -runs="$runs" -max_total_time="${CVAGENT_FUZZ_MAX_SECONDS:-0}" "$max_len" -timeout=60 \
+      -report_slow_units=10 -rss_limit_mb=2048 -print_final_stats=1 -entropic_scale_per_exec_time=1 \
       -artifact_prefix="$corpus/artifacts/" "$corpus/found" "$corpus/seeds" >"$log" 2>&1
     rc=$?
     set -e
