@@ -75,11 +75,12 @@ case "${1:-}" in
     end=$(date +%s)
     if [[ -n $fork ]]; then
       # The parent's lines: "#<executions>: cov: .. ft: .. corp: .. exec/s .. oom/timeout/crash: ..".
-      done_line=$(grep -E '^#[0-9]+: ' "$log" | tail -1)
+      # (-a: the log holds the recommended dictionary's raw bytes.)
+      done_line=$(grep -aE '^#[0-9]+: ' "$log" | tail -1)
       execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$done_line")
     else
-      done_line=$(grep -E '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
-      execs=$(grep -E '^stat::number_of_executed_units' "$log" | awk '{print $2}')
+      done_line=$(grep -aE '^#[0-9]+[[:space:]]+DONE' "$log" | tail -1)
+      execs=$(grep -aE '^stat::number_of_executed_units' "$log" | awk '{print $2}')
     fi
     crashes=$(find "$corpus/artifacts" -type f | wc -l)
     echo "fuzz_$target rc=$rc execs=${execs:-?} seconds=$((end - start)) artifacts=$crashes | ${done_line:-no DONE line (see $log)}"
