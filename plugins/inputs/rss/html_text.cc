@@ -1,11 +1,14 @@
 #include "html_text.h"
 
 #include <libxml/HTMLparser.h>
+#include <libxml/globals.h>
 #include <libxml/tree.h>
+#include <libxml/xmlerror.h>
 
 #include <algorithm>
 #include <cstring>
 #include <memory>
+#include <unordered_map>
 #include <vector>
 
 namespace cvagent::inputs::rss {
@@ -19,8 +22,31 @@ using DocPtr = std::unique_ptr<xmlDoc, DocFree>;
 constexpr int kParseOptions = HTML_PARSE_RECOVER | HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING |
                               HTML_PARSE_NONET | HTML_PARSE_COMPACT;
 
+// HTML_PARSE_NOERROR only silences errors raised with the parser context. libxml2 2.9 raises
+// the charset conversion failures without one ("encoding error : input conversion failed ...",
+// "I/O error : encoder error", for bytes the page's charset does not define), so they go to the
+// thread's generic error function, which prints them on stderr. A structured handler on this
+// thread takes every error instead, for the length of one parse; the caller's own handler is put
+// back after. (2.9 has no per-context handler that would see those errors, and libxml2 keeps
+// these handlers per thread, so other threads are not affected.)
+class ThreadErrorsSilenced {
+ public:
+  ThreadErrorsSilenced()
+      : saved_handler_(xmlStructuredError), saved_context_(xmlStructuredErrorContext) {
+    xmlSetStructuredErrorFunc(nullptr, [](void*, xmlErrorPtr) {});
+  }
+  ~ThreadErrorsSilenced() { xmlSetStructuredErrorFunc(saved_context_, saved_handler_); }
+  ThreadErrorsSilenced(const ThreadErrorsSilenced&) = delete;
+  ThreadErrorsSilenced& operator=(const ThreadErrorsSilenced&) = delete;
+
+ private:
+  xmlStructuredErrorFunc saved_handler_;
+  void* saved_context_;
+};
+
 DocPtr parseHtml(std::string_view html, std::string_view charset) {
   const std::string enc(charset);
+  const ThreadErrorsSilenced quiet;
   return DocPtr(htmlReadMemory(html.data(), static_cast<int>(html.size()), nullptr,
                                enc.empty() ? nullptr : enc.c_str(), kParseOptions));
 }
@@ -185,20 +211,63 @@ void forEachElement(xmlNode* n, Fn&& fn) {
   }
 }
 
+// Like forEachElement, without going into a <p>. libxml2 nests a <p> opened inside an inline
+// element of another (<p>a<span><p>b ...), and the outer paragraph's text already holds the inner
+// one's: the article search only looks at elements outside every paragraph, and reads each
+// paragraph's text once.
+template <typename Fn>
+void forEachElementOutsideParagraphs(xmlNode* n, Fn&& fn) {
+  for (xmlNode* c = n->children; c != nullptr; c = c->next) {
+    if (c->type != XML_ELEMENT_NODE) continue;
+    fn(c);
+    if (!isElement(c, "p")) forEachElementOutsideParagraphs(c, fn);
+  }
+}
+
 std::string textOf(const xmlNode* n) {
   TextBuilder b;
   collectText(n->children, b);
   return b.take();
 }
 
-// Total text length of the <p> elements under n.
-std::size_t paragraphText(xmlNode* n) {
-  std::size_t total = 0;
-  forEachElement(n, [&](xmlNode* e) {
-    if (isElement(e, "p")) total += textOf(e).size();
-  });
-  return total;
-}
+// Text lengths of the outermost paragraphs, and their total under each element outside them,
+// read in one pass. The article and body searches look at every candidate, and candidates nest
+// (<article> in <article>, a *content block in another): reading the paragraphs again for each
+// was quadratic in the nesting depth. Valid until the tree changes.
+class ParagraphLengths {
+ public:
+  explicit ParagraphLengths(const xmlNode* root) { visit(root); }
+
+  // Total text length of the outermost <p> elements under `n` (0 for an element inside a <p>).
+  std::size_t under(const xmlNode* n) const { return lookup(under_, n); }
+  // Text length of an outermost <p>.
+  std::size_t of(const xmlNode* paragraph) const { return lookup(paragraph_, paragraph); }
+
+ private:
+  using Map = std::unordered_map<const xmlNode*, std::size_t>;
+  static std::size_t lookup(const Map& map, const xmlNode* n) {
+    const auto it = map.find(n);
+    return it == map.end() ? 0 : it->second;
+  }
+  std::size_t visit(const xmlNode* n) {
+    std::size_t total = 0;
+    for (const xmlNode* c = n->children; c != nullptr; c = c->next) {
+      if (c->type != XML_ELEMENT_NODE) continue;
+      if (isElement(c, "p")) {
+        const std::size_t len = textOf(c).size();
+        paragraph_[c] = len;
+        total += len;
+      } else {
+        total += visit(c);
+      }
+    }
+    under_[n] = total;
+    return total;
+  }
+
+  Map under_;
+  Map paragraph_;
+};
 
 xmlNode* findFirst(xmlNode* n, std::string_view name) {
   xmlNode* found = nullptr;
@@ -237,11 +306,12 @@ std::string extractArticleText(std::string_view html, std::string_view charset) 
 
   // The article: the <article> with the most paragraph text; else the element whose direct
   // <p> children hold the most text.
+  const ParagraphLengths paragraphs(root);
   xmlNode* container = nullptr;
   std::size_t best = 0;
-  forEachElement(root, [&](xmlNode* e) {
+  forEachElementOutsideParagraphs(root, [&](xmlNode* e) {
     if (!isElement(e, "article")) return;
-    const std::size_t len = paragraphText(e);
+    const std::size_t len = paragraphs.under(e);
     if (container == nullptr || len > best) {
       container = e;
       best = len;
@@ -250,10 +320,10 @@ std::string extractArticleText(std::string_view html, std::string_view charset) 
   if (container == nullptr || best == 0) {
     best = 0;
     container = nullptr;
-    forEachElement(root, [&](xmlNode* e) {
+    forEachElementOutsideParagraphs(root, [&](xmlNode* e) {
       std::size_t len = 0;
       for (xmlNode* c = e->children; c != nullptr; c = c->next) {
-        if (isElement(c, "p")) len += textOf(c).size();
+        if (isElement(c, "p")) len += paragraphs.of(c);
       }
       if (len > best) {
         best = len;
@@ -271,10 +341,10 @@ std::string extractArticleText(std::string_view html, std::string_view charset) 
   // most paragraph text, else the article itself.
   xmlNode* body = nullptr;
   best = 0;
-  forEachElement(container, [&](xmlNode* e) {
+  forEachElementOutsideParagraphs(container, [&](xmlNode* e) {
     if (body != nullptr && attr(body, "itemprop") == "articleBody") return;
     if (!hasBodyMark(e)) return;
-    const std::size_t len = paragraphText(e);
+    const std::size_t len = paragraphs.under(e);
     if (len == 0) return;
     if (attr(e, "itemprop") == "articleBody" || len > best) {
       body = e;
@@ -282,10 +352,11 @@ std::string extractArticleText(std::string_view html, std::string_view charset) 
     }
   });
   if (body == nullptr) body = container;
+  // `paragraphs` is stale from here: this frees nodes.
   removeWhere(body, [](xmlNode* e) { return isInBodyNoise(nameOf(e)); });
 
   std::string out = headline;
-  forEachElement(body, [&](xmlNode* e) {
+  forEachElementOutsideParagraphs(body, [&](xmlNode* e) {
     if (!isElement(e, "p")) return;
     std::string line = textOf(e);
     if (line.empty()) return;

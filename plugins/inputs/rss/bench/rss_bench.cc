@@ -71,6 +71,33 @@ void BM_ExtractArticleText(benchmark::State& state) {
 }
 BENCHMARK(BM_ExtractArticleText);
 
+// A hostile page of about 1 MB: `depth` nested <article><div class="content"> blocks around 20,000
+// paragraphs (arg 0), or `depth` nested <p>x<span> around 1 MB of text (arg 1). The article search
+// reads the paragraphs once whatever the nesting.
+void BM_ExtractArticleTextNested(benchmark::State& state) {
+  const auto depth = static_cast<int>(state.range(0));
+  const bool nested_paragraphs = state.range(1) == 1;
+  std::string page = "<html><body>";
+  for (int i = 0; i < depth; ++i)
+    page += nested_paragraphs ? "<p>x<span>" : "<article><div class='content'>";
+  if (nested_paragraphs) {
+    page += std::string(1'000'000, 'a');
+  } else {
+    for (int i = 0; i < 20'000; ++i)
+      page += "<p>Some paragraph text of an article, long enough.</p>";
+  }
+  for (int i = 0; i < depth; ++i) page += nested_paragraphs ? "</span></p>" : "</div></article>";
+  page += "</body></html>";
+  std::size_t text = 0;
+  for (auto _ : state) text += extractArticleText(page).size();
+  state.SetBytesProcessed(static_cast<std::int64_t>(state.iterations() * page.size()));
+  state.counters["text_bytes"] =
+      static_cast<double>(text) / static_cast<double>(state.iterations());
+}
+BENCHMARK(BM_ExtractArticleTextNested)
+    ->ArgsProduct({{1, 10, 100}, {0, 1}})
+    ->Unit(benchmark::kMillisecond);
+
 void BM_ParseDates(benchmark::State& state) {
   const std::vector<std::string> dates = {"Fri, 12 Dec 2025 15:09:00 +0000",
                                           "2025-12-12T10:09:00-05:00", "12 Dec 2025 11:37:46 EST",
