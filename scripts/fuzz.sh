@@ -61,8 +61,9 @@ case "${1:-}" in
     # malloc_context_size=0: no stack trace taken at every malloc/free (a fifth of the CPU of the
     # allocation-heavy parsers); ASan detects the same errors, its report only lacks the
     # allocation and free stacks, which replaying the saved input (ctest) prints.
-    # -timeout=60: this machine stops every process for seconds at a time (up to ~35 s seen), which
-    # libFuzzer's wall-clock alarm took for a hung input; a unit over 10 s is still saved as a
+    # -timeout=60: a long run shares its machine, and a process paused there (a benchmark stopped
+    # the fuzzers for up to ~50 s to measure) is not a hung input, but libFuzzer's alarm counts
+    # wall time; a unit over 10 s is still saved as a
     # slow-unit-* artifact (-report_slow_units), counted below, without ending the run.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:malloc_context_size=0 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
