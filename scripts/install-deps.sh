@@ -13,8 +13,13 @@ build_pkgs=(
   libspdlog-dev libfmt-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
 )
+# postgresql-server-dev-15 and the rest of the TimescaleDB build's needs (its build.sh) are
+# installed here, before any test cluster starts: server-dev of a newer minor release upgrades the
+# installed server with it, and a cluster started before that loads the new plpgsql.so into the
+# old server ("undefined symbol: heap_datum_update_type" when 15.20 replaced 15.18).
 test_pkgs=(
-  postgresql-15 postgresql-client-15 redis-server prometheus kcat
+  postgresql-15 postgresql-client-15 postgresql-server-dev-15 libkrb5-dev patch
+  redis-server prometheus kcat
   python3 python3-websockets openssl curl procps
   rpm docker-compose lintian
   python3-websocket python3-confluent-kafka
