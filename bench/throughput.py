@@ -19,7 +19,9 @@ its last trade stored: outputs' written counters on /metrics (polled every 50 ms
 trade once its delivery report confirmed it), the old producer's last confirmed delivery.
 file->kafka runs from the agent's start. Prints each round, then the medians, each rate's ratio to
 the limit and to the old producer, the agent's peak RSS (VmHWM) and peak anonymous memory (RssAnon,
-sampled with the counters: the rest of the RSS is shared libraries' pages) per scenario, the idle
+sampled with the counters: the rest of the RSS is shared libraries' pages) and its CPU per trade
+(user + system of all its threads from its start to its last trade stored, /proc/PID/stat: less
+moved by other load than the rate) per scenario, the idle
 RSS (bench/idle_rss.sh) and the load average before and after. Ratios are taken within each round,
 then their median is printed. With --before DIR (a directory with
 bin/cvagent and lib/cvagent/plugins of another build), the three agent scenarios also run with that
@@ -117,9 +119,16 @@ def memory_kb(pid, field):
         return int(re.search(field + r":\s+(\d+)", f.read()).group(1))
 
 
+def cpu_seconds(pid):
+    """User + system CPU of every thread of `pid` so far (/proc/PID/stat, fields 14 and 15)."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def run_agent(build, work, name, inputs_yaml, output_yaml, output_id, trades, exchange=None):
     """Runs cvagent until `output_id` has stored `trades`; returns (seconds, peak RSS MB, peak
-    anonymous MB)."""
+    anonymous MB, the agent's CPU seconds from its start, start-up included)."""
     http = free_port()
     config = os.path.join(work, f"{name}.yaml")
     with open(config, "w") as f:
@@ -150,10 +159,11 @@ def run_agent(build, work, name, inputs_yaml, output_yaml, output_id, trades, ex
                 # near, then every 5 ms (the end time's resolution).
                 time.sleep(0.05 if count < 0.9 * trades else 0.005)
         done = time.monotonic_ns()
+        cpu = cpu_seconds(agent.pid)
         hwm_kb = memory_kb(agent.pid, "VmHWM")
         anon_kb = max(anon_kb, memory_kb(agent.pid, "RssAnon"))
         begin = exchange.connect_time(connects_before) if exchange else started
-        return (done - begin) / 1e9, hwm_kb / 1024, anon_kb / 1024
+        return (done - begin) / 1e9, hwm_kb / 1024, anon_kb / 1024, cpu
     finally:
         agent.terminate()
         agent.wait()
@@ -200,13 +210,15 @@ def main():
         ("file->kafka", f"file: {{path: {trades_lp}, format: influx, tail: true, "
          "from_beginning: true}", to_kafka, "outputs.kafka", False),
     ]
-    results = {}  # scenario -> [(rate, peak RSS, peak anonymous)]
+    results = {}  # scenario -> [(rate, peak RSS, peak anonymous, agent CPU us per trade)]
     agents = [("", build)] + ([("before ", os.path.abspath(args.before))] if args.before else [])
 
-    def record(name, seconds, trades, rss=None, anon=None):
+    def record(name, seconds, trades, rss=None, anon=None, cpu=None):
         rate = trades / seconds
-        results.setdefault(name, []).append((rate, rss, anon))
-        rss_text = f", peak RSS {rss:.1f} MB, anon {anon:.1f} MB" if rss else ""
+        cpu_us = cpu * 1e6 / trades if cpu is not None else None
+        results.setdefault(name, []).append((rate, rss, anon, cpu_us))
+        rss_text = (f", peak RSS {rss:.1f} MB, anon {anon:.1f} MB, CPU {cpu_us:.2f} us/trade"
+                    if rss else "")
         print(f"  {name:23} {rate:>10,.0f} trades/s ({trades} in {seconds:.2f} s{rss_text})",
               flush=True)
 
@@ -218,10 +230,10 @@ def main():
             record("limit", float(re.search(r"in ([\d.]+) s", out).group(1)), n)
             for label, agent_build in agents:
                 for name, inputs_yaml, output_yaml, output_id, fed_by_exchange in scenarios:
-                    seconds, rss, anon = run_agent(
+                    seconds, rss, anon, cpu = run_agent(
                         agent_build, work, name, inputs_yaml, output_yaml, output_id, n,
                         exchange=exchange if fed_by_exchange else None)
-                    record(label + name, seconds, n, rss, anon)
+                    record(label + name, seconds, n, rss, anon, cpu)
             before = len(exchange.connects)
             old = subprocess.run(["/usr/bin/python3",
                                   os.path.join(HERE, "old_kraken_producer.py"),
@@ -241,22 +253,24 @@ def main():
 
     # Ratios within each round (the shared machine moves every rate between rounds), then their
     # median.
-    limits = [rate for rate, _, _ in results["limit"]]
-    olds = [rate for rate, _, _ in results["old producer"]]
+    limits = [run[0] for run in results["limit"]]
+    olds = [run[0] for run in results["old producer"]]
     print(f"\nmedian of {args.rounds} round(s), ratios taken within each round; load average "
           f"{load_before} before, {loadavg()} after")
     print(f"{'scenario':23} {'trades/s':>10} {'range':>21} {'x limit':>8} {'x old':>6} "
-          f"{'peak RSS':>9} {'anon':>8}")
+          f"{'peak RSS':>9} {'anon':>8} {'CPU/trade':>10}")
     for name, runs in results.items():
-        rates = [rate for rate, _, _ in runs]
-        rss = [m for _, m, _ in runs if m]
-        anon = [a for _, _, a in runs if a]
+        rates = [run[0] for run in runs]
+        rss = [run[1] for run in runs if run[1]]
+        anon = [run[2] for run in runs if run[2]]
+        cpus = [run[3] for run in runs if run[3] is not None]
         x_limit = statistics.median(r / limit for r, limit in zip(rates, limits))
         x_old = statistics.median(r / old for r, old in zip(rates, olds))
         print(f"{name:23} {statistics.median(rates):>10,.0f} "
               f"{min(rates):>10,.0f}-{max(rates):<10,.0f} {x_limit:>8.2f} {x_old:>6.1f} "
               f"{(f'{max(rss):.1f} MB' if rss else '-'):>9} "
-              f"{(f'{max(anon):.1f} MB' if anon else '-'):>8}")
+              f"{(f'{max(anon):.1f} MB' if anon else '-'):>8} "
+              f"{(f'{statistics.median(cpus):.2f} us' if cpus else '-'):>10}")
     print(idle)
 
 
