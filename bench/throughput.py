@@ -15,8 +15,9 @@ R rounds in turn:
   old producer    bench/old_kraken_producer.py (websocket-client -> confluent-kafka, acks=1, lz4,
                   linger 10 ms), on --old-trades frames
 A consumer's rate is its trades over the time from its connect (stamped by the fake exchange) to
-its last trade stored: outputs' written counters on /metrics (polled every 50 ms, every 5 ms over the last 10 %; Kafka counts a
-trade once its delivery report confirmed it), the old producer's last confirmed delivery.
+its last trade stored: outputs' written counters on /metrics (polled every 50 ms, every 5 ms over
+the last 10 %; Kafka counts a trade once its delivery report confirmed it), the old producer's
+last confirmed delivery.
 file->kafka runs from the agent's start. Prints each round, then the medians, each rate's ratio to
 the limit and to the old producer, the agent's peak RSS (VmHWM) and peak anonymous memory (RssAnon,
 sampled with the counters: the rest of the RSS is shared libraries' pages) and its CPU per trade
@@ -28,6 +29,7 @@ bin/cvagent and lib/cvagent/plugins of another build), the three agent scenarios
 agent, in the same rounds, for a before/after comparison.
 """
 import argparse
+import collections
 import os
 import re
 import shutil
@@ -42,6 +44,9 @@ import urllib.request
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 PAIRS = ["BTC/USD", "ETH/USD", "SOL/USD"]
+# One consumer's run: trades/s, and for an agent its peak RSS, peak anonymous memory (MB) and CPU
+# per trade (us); None for the others.
+Run = collections.namedtuple("Run", "rate rss anon cpu_us")
 
 
 def free_port():
@@ -210,13 +215,13 @@ def main():
         ("file->kafka", f"file: {{path: {trades_lp}, format: influx, tail: true, "
          "from_beginning: true}", to_kafka, "outputs.kafka", False),
     ]
-    results = {}  # scenario -> [(rate, peak RSS, peak anonymous, agent CPU us per trade)]
+    results = {}  # scenario -> [Run]
     agents = [("", build)] + ([("before ", os.path.abspath(args.before))] if args.before else [])
 
     def record(name, seconds, trades, rss=None, anon=None, cpu=None):
         rate = trades / seconds
         cpu_us = cpu * 1e6 / trades if cpu is not None else None
-        results.setdefault(name, []).append((rate, rss, anon, cpu_us))
+        results.setdefault(name, []).append(Run(rate, rss, anon, cpu_us))
         rss_text = (f", peak RSS {rss:.1f} MB, anon {anon:.1f} MB, CPU {cpu_us:.2f} us/trade"
                     if rss else "")
         print(f"  {name:23} {rate:>10,.0f} trades/s ({trades} in {seconds:.2f} s{rss_text})",
@@ -253,17 +258,17 @@ def main():
 
     # Ratios within each round (the shared machine moves every rate between rounds), then their
     # median.
-    limits = [run[0] for run in results["limit"]]
-    olds = [run[0] for run in results["old producer"]]
+    limits = [run.rate for run in results["limit"]]
+    olds = [run.rate for run in results["old producer"]]
     print(f"\nmedian of {args.rounds} round(s), ratios taken within each round; load average "
           f"{load_before} before, {loadavg()} after")
     print(f"{'scenario':23} {'trades/s':>10} {'range':>21} {'x limit':>8} {'x old':>6} "
           f"{'peak RSS':>9} {'anon':>8} {'CPU/trade':>10}")
     for name, runs in results.items():
-        rates = [run[0] for run in runs]
-        rss = [run[1] for run in runs if run[1]]
-        anon = [run[2] for run in runs if run[2]]
-        cpus = [run[3] for run in runs if run[3] is not None]
+        rates = [run.rate for run in runs]
+        rss = [run.rss for run in runs if run.rss]
+        anon = [run.anon for run in runs if run.anon]
+        cpus = [run.cpu_us for run in runs if run.cpu_us is not None]
         x_limit = statistics.median(r / limit for r, limit in zip(rates, limits))
         x_old = statistics.median(r / old for r, old in zip(rates, olds))
         print(f"{name:23} {statistics.median(rates):>10,.0f} "

@@ -63,8 +63,8 @@ case "${1:-}" in
     # allocation and free stacks, which replaying the saved input (ctest) prints.
     # -timeout=60: a long run shares its machine, and a process paused there (a benchmark stopped
     # the fuzzers for up to ~50 s to measure) is not a hung input, but libFuzzer's alarm counts
-    # wall time; a unit over 10 s is still saved as a
-    # slow-unit-* artifact (-report_slow_units), counted below, without ending the run.
+    # wall time; a unit over 10 s is still saved as a slow-unit-* artifact (-report_slow_units),
+    # counted below, without ending the run.
     ASAN_OPTIONS=detect_leaks=1:abort_on_error=1:malloc_context_size=0 \
       UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
       "$bin" -runs="$runs" -max_total_time="${CVAGENT_FUZZ_MAX_SECONDS:-0}" "$max_len" -timeout=60 \
