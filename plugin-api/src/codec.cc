@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <cstring>
 
 #include "cvagent/text.h"
 #include "cvagent/time_util.h"
@@ -14,14 +15,18 @@ namespace cvagent::codec {
 
 // ---------------------------------------------------------------- JSON out
 void appendJsonString(std::string_view text, std::string& out) {
-  // The common case, nothing to escape, is one append.
+  // The common case, nothing to escape, is one resize and one copy (an encoder writes several
+  // strings per metric on the hot path of every output).
   const auto needs_escape = [](char ch) {
     return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
   };
   if (std::none_of(text.begin(), text.end(), needs_escape)) {
-    out += '"';
-    out.append(text);
-    out += '"';
+    const std::size_t at = out.size();
+    out.resize(at + text.size() + 2);
+    char* p = out.data() + at;
+    *p = '"';
+    std::memcpy(p + 1, text.data(), text.size());
+    p[text.size() + 1] = '"';
     return;
   }
   out += '"';
@@ -54,6 +59,16 @@ void appendJsonString(std::string_view text, std::string& out) {
   out += '"';
 }
 
+// fmt::format_int: no format string to parse at run time, nothing allocated.
+void appendInteger(std::int64_t value, std::string& out) {
+  const fmt::format_int text(value);
+  out.append(text.data(), text.size());
+}
+void appendInteger(std::uint64_t value, std::string& out) {
+  const fmt::format_int text(value);
+  out.append(text.data(), text.size());
+}
+
 namespace {
 void appendDouble(double v, std::string& out, bool keep_point) {
   if (!std::isfinite(v)) {
@@ -80,7 +95,7 @@ void appendJsonValue(const FieldValue& value, std::string& out) {
         } else if constexpr (std::is_same_v<V, std::string>) {
           appendJsonString(v, out);
         } else {
-          fmt::format_to(std::back_inserter(out), "{}", v);
+          appendInteger(v, out);
         }
       },
       value);
@@ -107,7 +122,9 @@ void appendJson(const Metric& m, std::string& out) {
     out += ':';
     appendJsonValue(f.value, out);
   }
-  fmt::format_to(std::back_inserter(out), "}},\"time\":{}}}", m.time());
+  out += "},\"time\":";
+  appendInteger(m.time(), out);
+  out += '}';
 }
 
 // ---------------------------------------------------------------- line protocol out
@@ -146,9 +163,11 @@ void appendLineProtocol(const Metric& m, std::string& out) {
           if constexpr (std::is_same_v<V, double>) {
             appendDouble(v, out, false);
           } else if constexpr (std::is_same_v<V, std::int64_t>) {
-            fmt::format_to(std::back_inserter(out), "{}i", v);
+            appendInteger(v, out);
+            out += 'i';
           } else if constexpr (std::is_same_v<V, std::uint64_t>) {
-            fmt::format_to(std::back_inserter(out), "{}u", v);
+            appendInteger(v, out);
+            out += 'u';
           } else if constexpr (std::is_same_v<V, bool>) {
             out += v ? "true" : "false";
           } else {
@@ -159,7 +178,8 @@ void appendLineProtocol(const Metric& m, std::string& out) {
         },
         f.value);
   }
-  fmt::format_to(std::back_inserter(out), " {}", m.time());
+  out += ' ';
+  appendInteger(m.time(), out);
 }
 
 void append(Format format, const Metric& metric, std::string& out) {

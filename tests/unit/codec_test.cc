@@ -49,6 +49,27 @@ TEST(CodecTest, LineProtocolRoundTrip) {
   EXPECT_EQ(back.time(), sample().time());
 }
 
+// The exact text, integers of both signs and kinds included: consumers compare bytes.
+TEST(CodecTest, EncodersWriteTheExactText) {
+  std::string json;
+  appendJson(sample(), json);
+  EXPECT_EQ(json,
+            R"({"name":"trade","tags":{"note":"a,b=c d\"e","pair":"BTC/USD"},"fields":{)"
+            R"("price":95863.2,"whole":3.0,"trade_id":-7,"seq":15113583034416118705,"ok":true,)"
+            R"("text":"line\n\"quoted\" \\ back"},"time":1795962600123456789})");
+  std::string line;
+  appendLineProtocol(sample(), line);
+  EXPECT_EQ(
+      line,
+      R"(trade,note=a\,b\=c\ d"e,pair=BTC/USD price=95863.2,whole=3,trade_id=-7i,)"
+      R"(seq=15113583034416118705u,ok=true,text="line\n\"quoted\" \\ back" 1795962600123456789)");
+  std::string edges;
+  appendInteger(std::numeric_limits<std::int64_t>::min(), edges);
+  edges += ' ';
+  appendInteger(std::numeric_limits<std::uint64_t>::max(), edges);
+  EXPECT_EQ(edges, "-9223372036854775808 18446744073709551615");
+}
+
 TEST(CodecTest, JsonAcceptsRfc3339TimesAndRejectsBadLines) {
   Metric m;
   std::string error;

@@ -28,6 +28,9 @@ void append(Format format, const Metric& metric, std::string& out);
 
 // Appends a JSON string literal (quotes included) with JSON escaping.
 void appendJsonString(std::string_view text, std::string& out);
+// Appends an integer in decimal, as JSON and line protocol write it.
+void appendInteger(std::int64_t value, std::string& out);
+void appendInteger(std::uint64_t value, std::string& out);
 // Appends a field value as JSON (doubles keep a decimal point so they read back as doubles).
 void appendJsonValue(const FieldValue& value, std::string& out);
 

@@ -74,7 +74,10 @@ void appendSeconds(std::int64_t ns, std::string& out) {
     frac += 1'000'000;
     --s;
   }
-  fmt::format_to(std::back_inserter(out), "{}.{:06}", s, frac);
+  codec::appendInteger(s, out);
+  char digits[7] = {'.'};
+  for (int i = 6; i > 0; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
+  out.append(digits, sizeof digits);
 }
 
 void appendKey(std::string_view key, std::string& out) {
@@ -193,12 +196,12 @@ void appendJson(const Metric& m, std::string& out) {
   }
   appendKey("timestamp", out);
   if (kind->legacy_time == LegacyTime::kMilliseconds) {
-    fmt::format_to(std::back_inserter(out), "{}", m.time() / 1'000'000);
+    codec::appendInteger(m.time() / 1'000'000, out);
   } else {
     appendSeconds(m.time(), out);
   }
   appendKey("time", out);
-  fmt::format_to(std::back_inserter(out), "{}", m.time());
+  codec::appendInteger(m.time(), out);
   out += '}';
 }
 

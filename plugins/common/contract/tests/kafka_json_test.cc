@@ -75,6 +75,23 @@ TEST(KafkaShapes, WritesTheKeysTheLegacyConsumersRead) {
   EXPECT_DOUBLE_EQ(article["published_at"].get_double().value(), 1795962600.123456);
 }
 
+// The legacy `timestamp` as text: six fraction digits, zero-padded, and times before 1970 too.
+TEST(KafkaShapes, LegacyTimestampsHaveExactlySixFractionDigits) {
+  const auto timestamps = [](std::string_view name, std::int64_t time_ns) {
+    Metric m(std::string(name), time_ns);
+    m.setTag("pair", "BTC/USD");
+    std::string json;
+    appendJson(m, json);
+    return json.substr(json.find("\"timestamp\""));
+  };
+  EXPECT_EQ(timestamps("trade", 1795962600000001000),
+            R"("timestamp":1795962600.000001,"time":1795962600000001000})");
+  EXPECT_EQ(timestamps("trade", 1795962600123456999),
+            R"("timestamp":1795962600.123456,"time":1795962600123456999})");
+  EXPECT_EQ(timestamps("trade", -1500), R"("timestamp":-1.999998,"time":-1500})");
+  EXPECT_EQ(timestamps("alert", -1500000000), R"("timestamp":-1500,"time":-1500000000})");
+}
+
 TEST(KafkaShapes, ReadsWhatTheLegacyPythonProducersWrote) {
   simdjson::dom::parser parser;
   std::string error;
