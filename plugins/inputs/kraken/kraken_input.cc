@@ -23,6 +23,7 @@
 
 #include "cvagent/codec.h"
 #include "decoder.h"
+#include "gulping_stream.h"
 #include "recording.h"
 #include "rest_client.h"
 #include "tls_client.h"
@@ -126,6 +127,11 @@ class InlineCompletions {
   static inline thread_local int depth_ = 0;
   Inner inner_;
 };
+
+// The socket's executor is the io_context's own type, not the type-erased any_io_executor:
+// Beast copies and compares the stream's executor in every operation (work guards, dispatch
+// checks), several times per frame.
+using TcpStream = beast::basic_stream<tcp, asio::io_context::executor_type>;
 
 }  // namespace
 
@@ -288,11 +294,6 @@ class KrakenInput::Impl {
     }
   }
 
-  // The socket's executor is the io_context's own type, not the type-erased any_io_executor:
-  // Beast copies and compares the stream's executor in every operation (work guards, dispatch
-  // checks), several times per frame.
-  using TcpStream = beast::basic_stream<tcp, asio::io_context::executor_type>;
-
   awaitable<void> connectAndRun(bool& got_data) {
     auto ex = co_await asio::this_coro::executor;
     tcp::resolver resolver(ex);
@@ -307,7 +308,7 @@ class KrakenInput::Impl {
       co_await ws.next_layer().async_handshake(ssl::stream_base::client, use_awaitable);
       co_await handshakeAndRun(ws, got_data);
     } else {
-      websocket::stream<TcpStream> ws(io_.get_executor());
+      websocket::stream<GulpingStream<TcpStream>> ws(io_.get_executor());
       beast::get_lowest_layer(ws).expires_after(options_.connect_timeout);
       co_await beast::get_lowest_layer(ws).async_connect(endpoints, use_awaitable);
       co_await handshakeAndRun(ws, got_data);
