@@ -8,7 +8,8 @@
 //   down <broker_id|-1>              close the broker's connections and refuse new ones
 //   up <broker_id|-1>                accept connections again
 //   rtt <broker_id> <ms>             delay every response of the broker
-//   topic <name> <partitions>        create a topic (replication factor 1)
+//   topic <name> <partitions>        create a topic (replication factor 1; partition p led by
+//                                    broker p % N + 1, round robin as Kafka assigns leaders)
 //   errors <api_key> <code>...       the next requests of that API fail with these error codes
 //   topic_error <name> <code>        metadata answers for the topic carry this error
 //   clear_errors <api_key>           forget pending injected errors
@@ -38,7 +39,21 @@ volatile std::sig_atomic_t g_stop = 0;
 
 void onSignal(int) { g_stop = 1; }
 
-std::string runCommand(rd_kafka_mock_cluster_t* cluster, const std::string& line) {
+// librdkafka's mock picks each partition's leader at random: 3 keyed partitions then land on one
+// broker in one run and on three in the next, and a benchmark's rate moves by half between runs.
+// Kafka spreads leaders round robin; so does this.
+rd_kafka_resp_err_t createTopic(rd_kafka_mock_cluster_t* cluster, const std::string& name,
+                                int partitions, int brokers) {
+  if (auto err = rd_kafka_mock_topic_create(cluster, name.c_str(), partitions, 1)) return err;
+  for (int p = 0; p < partitions; ++p) {
+    if (auto err = rd_kafka_mock_partition_set_leader(cluster, name.c_str(), p, p % brokers + 1)) {
+      return err;
+    }
+  }
+  return RD_KAFKA_RESP_ERR_NO_ERROR;
+}
+
+std::string runCommand(rd_kafka_mock_cluster_t* cluster, int brokers, const std::string& line) {
   std::istringstream in(line);
   std::string verb;
   in >> verb;
@@ -63,7 +78,7 @@ std::string runCommand(rd_kafka_mock_cluster_t* cluster, const std::string& line
     if (!(in >> name >> partitions) || partitions < 1) {
       return "error usage: topic <name> <partitions>";
     }
-    return check(rd_kafka_mock_topic_create(cluster, name.c_str(), partitions, 1));
+    return check(createTopic(cluster, name, partitions, brokers));
   }
   if (verb == "errors") {
     int api_key = 0;
@@ -135,7 +150,7 @@ int main(int argc, char** argv) {
     return 1;
   }
   for (const auto& [name, partitions] : topics) {
-    if (auto err = rd_kafka_mock_topic_create(cluster, name.c_str(), partitions, 1)) {
+    if (auto err = createTopic(cluster, name, partitions, brokers)) {
       std::cerr << "cvagent-kafka-mock: topic " << name << ": " << rd_kafka_err2str(err) << "\n";
     }
   }
@@ -147,7 +162,7 @@ int main(int argc, char** argv) {
   std::string line;
   while (!g_stop && std::getline(std::cin, line)) {
     if (line.empty()) continue;
-    std::cout << runCommand(cluster, line) << std::endl;
+    std::cout << runCommand(cluster, brokers, line) << std::endl;
   }
   while (keep_running && !g_stop) pause();
 
