@@ -66,6 +66,12 @@ void KafkaOptions::describe(Schema<KafkaOptions>& s) {
            "Message value: json (the topic's JSON shape for contract metrics, the generic JSON "
            "form for others), metric_json (always the generic JSON form) or influx (line "
            "protocol).");
+  s.option("headers", &KafkaOptions::headers,
+           "Message headers: needed writes `metric` (the metric name) only where a consumer "
+           "cannot tell the metric from the topic, i.e. a contract metric on another topic than "
+           "its own in the json format (inputs.kafka reads a topic's own metric without it); all "
+           "writes `metric` and `cvagent_version` on every message; none writes no headers. "
+           "Each header costs librdkafka two allocations per message.");
   s.option("acks", &KafkaOptions::acks, "Acknowledgements the leader waits for.")
       .oneOf({"all", "1", "0"});
   s.option("idempotence", &KafkaOptions::idempotence,
@@ -308,6 +314,37 @@ std::string KafkaOutput::topicFor(const Metric& metric) const {
   return topic;
 }
 
+namespace {
+// Whether a consumer knows a message's metric from its topic alone: the topic is one contract
+// kind's own (inputs.kafka reads that kind when a message has no `metric` header).
+bool topicNamesMetric(std::string_view topic, std::string_view metric) {
+  const contract::Kind* owner = nullptr;
+  for (const contract::Kind& kind : contract::kinds()) {
+    if (kind.topic != topic) continue;
+    if (owner) return false;  // shared by two kinds
+    owner = &kind;
+  }
+  return owner && owner->name == metric;
+}
+}  // namespace
+
+const KafkaOutput::Route& KafkaOutput::routeFor(const Metric& metric) {
+  if (auto cached = route_cache_.find(metric.name()); cached != route_cache_.end()) {
+    return cached->second;
+  }
+  Route route;
+  const std::string name = topicFor(metric);
+  if (!name.empty()) {
+    route.topic = topicHandle(name);
+    // The generic JSON form and line protocol carry the name; so does a shape on its own topic.
+    route.metric_header =
+        options_.headers == KafkaHeaders::kAll ||
+        (options_.headers == KafkaHeaders::kNeeded && shaped_json_ &&
+         contract::kindOf(metric.name()) && !topicNamesMetric(name, metric.name()));
+  }
+  return route_cache_.emplace(metric.name(), route).first->second;
+}
+
 rd_kafka_topic_t* KafkaOutput::topicHandle(const std::string& name) {
   auto& slot = topic_handles_[name];
   if (!slot) slot.reset(rd_kafka_topic_new(producer_, name.c_str(), nullptr));
@@ -357,16 +394,8 @@ void KafkaOutput::send(std::span<const Metric> batch) {
     Slot& slot = state->slots[i];
     slot.batch = state.get();
 
-    auto cached = route_cache_.find(metric.name());
-    rd_kafka_topic_t* topic = nullptr;
-    if (cached != route_cache_.end()) {
-      topic = cached->second;
-    } else {
-      const std::string name = topicFor(metric);
-      topic = name.empty() ? nullptr : topicHandle(name);
-      route_cache_.emplace(metric.name(), topic);
-    }
-    if (!topic) {
+    const Route& route = routeFor(metric);
+    if (!route.topic) {
       slot.reported = true;
       state->local_failures.push_back(
           {i, WriteStatus::kReject,
@@ -379,16 +408,21 @@ void KafkaOutput::send(std::span<const Metric> batch) {
     }
     encode(metric, value_buffer_);
 
-    rd_kafka_headers_t* headers = rd_kafka_headers_new(2);
-    rd_kafka_header_add(headers, "metric", -1, metric.name().data(),
-                        static_cast<ssize_t>(metric.name().size()));
-    rd_kafka_header_add(headers, "cvagent_version", -1, version.data(),
-                        static_cast<ssize_t>(version.size()));
+    rd_kafka_headers_t* headers = nullptr;
+    if (route.metric_header) {
+      headers = rd_kafka_headers_new(2);
+      rd_kafka_header_add(headers, "metric", -1, metric.name().data(),
+                          static_cast<ssize_t>(metric.name().size()));
+      if (options_.headers == KafkaHeaders::kAll) {
+        rd_kafka_header_add(headers, "cvagent_version", -1, version.data(),
+                            static_cast<ssize_t>(version.size()));
+      }
+    }
     const rd_kafka_resp_err_t err = cvagent::kafka::produce(
-        producer_, {topic, value_buffer_, key, metric.time() / 1'000'000, headers, &slot},
+        producer_, {route.topic, value_buffer_, key, metric.time() / 1'000'000, headers, &slot},
         state->deadline);
     if (err) {
-      rd_kafka_headers_destroy(headers);  // ours again when produce fails
+      if (headers) rd_kafka_headers_destroy(headers);  // ours again when produce fails
       slot.reported = true;
       state->local_failures.push_back(
           {i, isPermanentError(err) ? WriteStatus::kReject : WriteStatus::kRetry,

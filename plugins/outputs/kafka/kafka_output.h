@@ -47,12 +47,22 @@ constexpr EnumNames<KafkaFormat, 3> optionNames(KafkaFormat) {
            {"influx", KafkaFormat::kInflux}}};
 }
 
+// Message headers. librdkafka allocates twice per header and holds it until the delivery report,
+// so a header on every message costs a tenth of the output's CPU.
+enum class KafkaHeaders { kNeeded, kAll, kNone };
+constexpr EnumNames<KafkaHeaders, 3> optionNames(KafkaHeaders) {
+  return {{{"needed", KafkaHeaders::kNeeded},
+           {"all", KafkaHeaders::kAll},
+           {"none", KafkaHeaders::kNone}}};
+}
+
 struct KafkaOptions {
   std::vector<std::string> brokers{"localhost:9092"};
   std::map<std::string, std::string> topics;
   std::string default_topic = "{name}";
   std::vector<std::string> key{"pair", "source", "symbol"};
   KafkaFormat format = KafkaFormat::kJson;
+  KafkaHeaders headers = KafkaHeaders::kNeeded;
   std::string acks = "all";
   bool idempotence = true;
   std::string compression = "lz4";
@@ -90,8 +100,10 @@ class KafkaOutput final : public Output {
   struct Batch;
 
  private:
+  // Where a metric name goes, worked out once per name.
   struct Route {
-    rd_kafka_topic_t* topic = nullptr;  // owned by topics_
+    rd_kafka_topic_t* topic = nullptr;  // owned by topic_handles_; null: no topic
+    bool metric_header = false;         // the message carries the `metric` header
   };
   struct TopicDeleter {
     void operator()(rd_kafka_topic_t* t) const { rd_kafka_topic_destroy(t); }
@@ -101,6 +113,7 @@ class KafkaOutput final : public Output {
   void destroyProducer();
   void createTopics();
   rd_kafka_topic_t* topicHandle(const std::string& name);
+  const Route& routeFor(const Metric& metric);
   void encode(const Metric& metric, std::string& out) const;
   static void onDelivery(rd_kafka_t* rk, const rd_kafka_message_t* message, void* opaque);
 
@@ -111,7 +124,7 @@ class KafkaOutput final : public Output {
   std::map<std::string, std::string> topics_by_metric_;
   rd_kafka_t* producer_ = nullptr;
   std::unordered_map<std::string, std::unique_ptr<rd_kafka_topic_t, TopicDeleter>> topic_handles_;
-  std::unordered_map<std::string, rd_kafka_topic_t*> route_cache_;
+  std::unordered_map<std::string, Route> route_cache_;
   // Enough to keep producing while the oldest batches wait for their reports (linger + a round
   // trip); more only holds more metrics unconfirmed.
   static constexpr std::size_t kBatchesInFlight = 2;

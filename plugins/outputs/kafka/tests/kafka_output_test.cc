@@ -28,6 +28,14 @@ const std::vector<std::string> kTopics = {"rawticker:6", "rawtrade:6", "rawartic
                                           "rawalert:3",  "ohlc:3",     "sentiment:3",
                                           "prediction:3"};
 
+// The metric a topic holds when its messages carry no `metric` header, as inputs.kafka reads it.
+std::string_view kindOfTopic(std::string_view topic) {
+  for (const auto& kind : cvagent::contract::kinds()) {
+    if (kind.topic == topic) return kind.name;
+  }
+  return {};
+}
+
 KafkaOptions optionsFor(const MockCluster& cluster) {
   KafkaOptions options;
   options.brokers = {cluster.bootstrap()};
@@ -105,8 +113,8 @@ TEST(KafkaOutput, EveryMetricKindArrivesOnItsTopicInItsShape) {
     const auto read = readTopic(cluster.bootstrap(), topic, 1);
     ASSERT_EQ(read.size(), 1u);
     const auto& message = read[0];
-    EXPECT_EQ(message.headers.at("metric"), metric.name());
-    EXPECT_EQ(message.headers.at("cvagent_version"), "test");
+    // On its own topic a shape needs no `metric` header: the topic says which metric it holds.
+    EXPECT_TRUE(message.headers.empty()) << message.headers.begin()->first;
     EXPECT_EQ(message.timestamp_ms, metric.time() / 1'000'000);  // event time
     const std::string* expected_key = metric.tag("pair");
     if (!expected_key) expected_key = metric.tag("source");
@@ -115,7 +123,7 @@ TEST(KafkaOutput, EveryMetricKindArrivesOnItsTopicInItsShape) {
     EXPECT_EQ(message.key, *expected_key);
     Metric back;
     std::string error;
-    ASSERT_TRUE(cvagent::contract::parseValue(parser, message.value, message.headers.at("metric"),
+    ASSERT_TRUE(cvagent::contract::parseValue(parser, message.value, kindOfTopic(topic),
                                               message.timestamp_ms * 1'000'000, back, error))
         << error;
     EXPECT_EQ(sortedFields(back), sortedFields(metric)) << message.value;
@@ -135,7 +143,54 @@ TEST(KafkaOutput, InfluxFormatWritesLineProtocol) {
   std::string expected;
   codec::appendLineProtocol(batch[0], expected);
   EXPECT_EQ(read[0].value, expected);
-  EXPECT_EQ(read[0].headers.at("metric"), "trade");
+  EXPECT_TRUE(read[0].headers.empty());  // line protocol names its metric
+}
+
+// `headers: needed` writes `metric` only where the topic does not say which metric a message
+// holds; `all` writes both headers everywhere; `none` writes none.
+TEST(KafkaOutput, HeadersAreWrittenWhereTheTopicDoesNotNameTheMetric) {
+  const std::vector<Metric> batch = {
+      trade("BTC/USD", 1),
+      cvagent::testing::MetricBuilder("ticker").tag("pair", "BTC/USD").field("last", 1.5).build(),
+      cvagent::testing::MetricBuilder("custom").tag("pair", "BTC/USD").field("v", 1.0).build()};
+  using Headers = std::map<std::string, std::string>;
+  // The headers of the one message on each topic the batch went to.
+  const auto headersOn = [&](KafkaHeaders headers, std::map<std::string, std::string> topics) {
+    MockCluster cluster(3, {"rawtrade:1", "rawticker:1", "trades-eu:1", "custom:1"});
+    TestContext ctx;
+    auto options = optionsFor(cluster);
+    options.headers = headers;
+    options.topics = topics;
+    KafkaOutput output(options, ctx);
+    EXPECT_EQ(output.write(batch).status(), WriteStatus::kOk);
+    std::map<std::string, Headers> by_topic;
+    const std::string trade_topic = topics.count("trade") ? topics["trade"] : "rawtrade";
+    for (const std::string& topic :
+         {trade_topic, std::string("rawticker"), std::string("custom")}) {
+      const auto read = readTopic(cluster.bootstrap(), topic, 1);
+      EXPECT_EQ(read.size(), 1u) << topic;
+      if (!read.empty()) by_topic[topic] = read[0].headers;
+    }
+    return by_topic;
+  };
+  const std::map<std::string, std::string> eu = {{"trade", "trades-eu"}};
+  const Headers metric_trade = {{"metric", "trade"}};
+
+  auto got = headersOn(KafkaHeaders::kNeeded, eu);
+  EXPECT_EQ(got["trades-eu"], metric_trade);  // a trade, but not on rawtrade
+  EXPECT_EQ(got["rawticker"], Headers());     // the ticker's own topic
+  EXPECT_EQ(got["custom"], Headers());        // the generic form carries "name"
+
+  got = headersOn(KafkaHeaders::kNeeded, {});
+  EXPECT_EQ(got["rawtrade"], Headers());
+
+  got = headersOn(KafkaHeaders::kAll, eu);
+  EXPECT_EQ(got["trades-eu"], (Headers{{"metric", "trade"}, {"cvagent_version", "test"}}));
+  EXPECT_EQ(got["rawticker"], (Headers{{"metric", "ticker"}, {"cvagent_version", "test"}}));
+  EXPECT_EQ(got["custom"], (Headers{{"metric", "custom"}, {"cvagent_version", "test"}}));
+
+  got = headersOn(KafkaHeaders::kNone, eu);
+  EXPECT_EQ(got["trades-eu"], Headers());
 }
 
 TEST(KafkaOutput, OnePairAlwaysLandsOnOnePartitionInOrder) {
