@@ -602,6 +602,60 @@ outputs:
   EXPECT_EQ(delivered_failed.load(), 0);
 }
 
+// A stored batch is freed on an input's thread (its next emit) or, when no input emits, by the
+// worker once a flush interval passes with nothing to write; its deliveries complete when it is
+// stored, not when it is freed.
+TEST_F(RuntimeTest, StoredBatchesWaitToBeFreedButTheirDeliveryDoesNot) {
+  auto p = make(std::string(kAgent) + R"(
+inputs:
+  - seq: {count: 4, track: true}
+outputs:
+  - record: {batch_size: 4, flush_interval: 2s}
+)");
+  p->start(true);
+  p->waitInputsDone();
+  // Stored, and no input emits any more: the batch waits (for up to the 2 s flush interval)...
+  waitFor([&] { return p->batchesWaitingToBeFreed() == 1; });
+  EXPECT_EQ(delivered_ok.load(), 4) << "reported when stored, not when freed";
+  waitFor([&] { return p->batchesWaitingToBeFreed() == 0; });  // ...then the idle worker frees it
+  p->stop(std::chrono::steady_clock::now() + 5s);
+  EXPECT_EQ(delivered_failed.load(), 0);
+}
+
+TEST(MetricReturnsTest, HoldsAtMostTwoBatchesAndFreesOnTheReapingThread) {
+  std::mutex mu;
+  std::vector<std::pair<int, std::thread::id>> freed;  // batch number, freeing thread
+  const auto batch = [&](int number) {
+    std::vector<Metric> metrics(3);
+    auto probe = std::make_shared<Delivery>([&, number](bool) {
+      std::lock_guard lock(mu);
+      freed.emplace_back(number, std::this_thread::get_id());
+    });
+    for (auto& m : metrics) m.setDelivery(probe);  // runs when the last of them is destroyed
+    return metrics;
+  };
+  MetricReturns returns;
+  returns.reap();  // nothing waits: nothing happens
+  returns.give(batch(1));
+  returns.give(batch(2));
+  EXPECT_EQ(returns.waitingBatches(), 2u);
+  EXPECT_TRUE(freed.empty());
+  returns.give(batch(3));  // one too many: the giver frees the oldest
+  EXPECT_EQ(returns.waitingBatches(), 2u);
+  ASSERT_EQ(freed.size(), 1u);
+  EXPECT_EQ(freed[0], std::make_pair(1, std::this_thread::get_id()));
+
+  std::thread::id reaper;
+  std::thread([&] {
+    reaper = std::this_thread::get_id();
+    returns.reap();
+  }).join();
+  EXPECT_EQ(returns.waitingBatches(), 0u);
+  ASSERT_EQ(freed.size(), 3u);
+  EXPECT_EQ(freed[1], std::make_pair(2, reaper));
+  EXPECT_EQ(freed[2], std::make_pair(3, reaper));
+}
+
 TEST_F(RuntimeTest, TestModeSendsToTheSinkAndBuildsNoOutput) {
   std::vector<Metric> seen;
   RunOptions options;

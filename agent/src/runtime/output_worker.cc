@@ -342,7 +342,15 @@ std::size_t OutputWorker::settle(std::vector<Metric>& batch, const WriteResult& 
     }
   }
   // Stored and rejected metrics leave here: their delivery handles are released.
-  batch.resize(kept);
+  if (kept == 0 && returns_ && !batch.empty()) {
+    for (Metric& metric : batch) {
+      if (metric.delivery()) metric.setDelivery(nullptr);
+    }
+    returns_->give(std::move(batch));
+    batch.clear();  // moved from: valid, and now surely empty
+  } else {
+    batch.resize(kept);
+  }
   if (first_retry && retry_reason.empty()) {
     retry_reason = first_retry->empty() ? "no reason given" : *first_retry;
   }
@@ -416,6 +424,15 @@ void OutputWorker::failedWrite(int& attempt, bool& connected, std::string why, b
   backoff(attempt);
 }
 
+void OutputWorker::reapWhileIdle(std::unique_lock<std::mutex>& lock) {
+  if (!returns_) return;
+  // A flush interval passed with nothing to write: no input is emitting to free what this worker
+  // gave back, so it frees it itself (not under mu_: pushes must not wait for that).
+  lock.unlock();
+  returns_->reap();
+  lock.lock();
+}
+
 void OutputWorker::pump(int& attempt, bool& connected) {
   bool stopping = false;
   if (flights_.size() < depth_) {
@@ -430,6 +447,7 @@ void OutputWorker::pump(int& attempt, bool& connected) {
           wake_.wait_until(lock, flush_at,
                            [&] { return mode_ != Mode::kRunning || waiting() >= batch_size_; });
           if (mode_ == Mode::kStopping) return;
+          if (waiting() == 0) reapWhileIdle(lock);
         }
         const auto now = Clock::now();
         if (waiting() > 0 &&
@@ -718,6 +736,7 @@ void OutputWorker::run() {
       wake_.wait_until(lock, flush_at,
                        [&] { return mode_ != Mode::kRunning || waiting() >= batch_size_; });
       if (mode_ == Mode::kStopping) break;
+      if (waiting() == 0) reapWhileIdle(lock);
       const bool due =
           mode_ == Mode::kDraining || waiting() >= batch_size_ || Clock::now() >= flush_at;
       if (!due) continue;

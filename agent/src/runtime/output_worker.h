@@ -27,6 +27,7 @@
 #include "plugins/plugin_registry.h"
 #include "runtime/disk_buffer.h"
 #include "runtime/metric_filter.h"
+#include "runtime/metric_returns.h"
 
 namespace cvagent::runtime {
 
@@ -48,6 +49,9 @@ class OutputWorker {
 
   // Metrics carried over a reload, written before anything new. Call before start().
   void seed(std::deque<Metric>&& metrics);
+  // Where stored batches go to be freed on an input's thread (metric_returns.h); without it the
+  // worker frees them. Call before start().
+  void setReturns(MetricReturns* returns) { returns_ = returns; }
   void start();
 
   // From the processor thread: moves `metrics` into the buffer, applying `when_full`.
@@ -95,6 +99,8 @@ class OutputWorker {
                      std::string& retry_reason);
   // Counters, gauge and waiting pushes after metrics left the worker's hands.
   void afterSettle(std::size_t stored);
+  // After a wait that brought nothing: frees the batches given back that no input took.
+  void reapWhileIdle(std::unique_lock<std::mutex>& lock);
   // After a write that left metrics to retry in batch_: counts, logs, marks health, backs off.
   void failedWrite(int& attempt, bool& connected, std::string why, bool threw, CallEnd end);
   void updateInflight();
@@ -127,6 +133,7 @@ class OutputWorker {
   plugins::PluginHandle plugin_;  // keeps the library loaded while output_ lives
   std::unique_ptr<observability::InstanceContext> context_;
   std::unique_ptr<Output> output_;
+  MetricReturns* returns_ = nullptr;
   MetricFilter filter_;
   const std::size_t batch_size_;
   const std::size_t max_buffer_;

@@ -45,10 +45,11 @@ struct Pipeline::ProcessorSlot {
 // What an input emits into: its filters and tags, then the queue. Thread-safe.
 class Pipeline::InputEmitter final : public Emitter {
  public:
-  InputEmitter(MetricQueue& queue, const config::CommonOptions& options,
+  InputEmitter(MetricQueue& queue, MetricReturns& returns, const config::CommonOptions& options,
                const std::map<std::string, std::string>& global,
                observability::Telemetry& telemetry, std::string id)
       : queue_(queue),
+        returns_(returns),
         filter_(options),
         global_tags_(global),
         counter_(
@@ -58,6 +59,7 @@ class Pipeline::InputEmitter final : public Emitter {
                                         {{"plugin", id}, {"reason", "stopped"}})) {}
 
   void emit(Metric&& metric) override {
+    returns_.reap();  // stored metrics are freed on the thread that made them (metric_returns.h)
     if (!filter_.accepts(metric)) return;
     if (filter_.decorates()) filter_.decorate(metric);
     for (const auto& [k, v] : global_tags_) {
@@ -85,6 +87,7 @@ class Pipeline::InputEmitter final : public Emitter {
 
  private:
   MetricQueue& queue_;
+  MetricReturns& returns_;
   MetricFilter filter_;
   std::map<std::string, std::string> global_tags_;
   prometheus::Counter& counter_;
@@ -192,8 +195,8 @@ bool Pipeline::build(std::vector<std::string>& errors, CarriedBuffers carried) {
     if (!slot->input) continue;
     slot->streaming = slot->input->isStreaming();
     slot->interval = c.input.interval.value_or(config_.agent.interval);
-    slot->emitter =
-        std::make_unique<InputEmitter>(queue_, c.input, config_.agent.tags, telemetry_, c.id);
+    slot->emitter = std::make_unique<InputEmitter>(queue_, returns_, c.input, config_.agent.tags,
+                                                   telemetry_, c.id);
     slot->errors = &telemetry_.counter("input_errors_total", "Failed gathers or starts of an input",
                                        {{"plugin", c.id}});
     inputs_.push_back(std::move(slot));
@@ -234,6 +237,7 @@ bool Pipeline::build(std::vector<std::string>& errors, CarriedBuffers carried) {
         errors.push_back(fmt::format("{}: {}: cannot start: {}", c.mark.str(), c.id, e.what()));
         continue;
       }
+      worker->setReturns(&returns_);
       outputs_.push_back(std::move(worker));
     }
   }

@@ -20,6 +20,7 @@
 #include "plugins/plugin_registry.h"
 #include "runtime/metric_filter.h"
 #include "runtime/metric_queue.h"
+#include "runtime/metric_returns.h"
 #include "runtime/output_worker.h"
 
 namespace cvagent::runtime {
@@ -49,6 +50,8 @@ class Pipeline {
   // single time; waitInputsDone() returns when they all have.
   void start(bool once = false);
   void waitInputsDone();
+  // Stored batches not yet freed by an input's thread (metric_returns.h).
+  std::size_t batchesWaitingToBeFreed() const { return returns_.waitingBatches(); }
 
   // Graceful stop: inputs stop, the queue drains through the processors, processors flush,
   // outputs write what they hold until `deadline`. Returns metrics left unwritten.
@@ -89,6 +92,7 @@ class Pipeline {
   std::string state_root_;
 
   MetricQueue queue_;
+  MetricReturns returns_;  // outlives the inputs and outputs that use it
   std::vector<std::unique_ptr<InputSlot>> inputs_;
   std::vector<std::unique_ptr<ProcessorSlot>> processors_;
   std::vector<std::unique_ptr<StageEmitter>> stages_;  // stages_[i] feeds processor i
