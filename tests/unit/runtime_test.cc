@@ -1070,6 +1070,7 @@ outputs:
 )");
   again->start(true);
   waitFor([] { return hub.storedCount("up") == 30; });
+  EXPECT_EQ(again->batchesWaitingToBeFreed(), 0u) << "read from disk on the worker's thread";
   again->stop(std::chrono::steady_clock::now() + 5s);
   expectSequence(hub.stored["up"], 30);
   // Everything was acknowledged: a third start replays nothing.

@@ -341,8 +341,9 @@ std::size_t OutputWorker::settle(std::vector<Metric>& batch, const WriteResult& 
         continue;
     }
   }
-  // Stored and rejected metrics leave here: their delivery handles are released.
-  if (kept == 0 && returns_ && !batch.empty()) {
+  // Stored and rejected metrics leave here: their delivery handles are released. A disk buffer's
+  // metrics were read back on this thread, so they are freed here too.
+  if (kept == 0 && returns_ && !disk_ && !batch.empty()) {
     for (Metric& metric : batch) {
       if (metric.delivery()) metric.setDelivery(nullptr);
     }
