@@ -16,7 +16,7 @@ namespace cvagent::codec {
 // ---------------------------------------------------------------- JSON out
 void appendJsonString(std::string_view text, std::string& out) {
   // The common case, nothing to escape, is one resize and one copy (an encoder writes several
-  // strings per metric on the hot path of every output).
+  // strings per metric on the hot path of every output). `text` must not point into `out`.
   const auto needs_escape = [](char ch) {
     return ch == '"' || ch == '\\' || static_cast<unsigned char>(ch) < 0x20;
   };
@@ -25,7 +25,7 @@ void appendJsonString(std::string_view text, std::string& out) {
     out.resize(at + text.size() + 2);
     char* p = out.data() + at;
     *p = '"';
-    std::memcpy(p + 1, text.data(), text.size());
+    if (!text.empty()) std::memcpy(p + 1, text.data(), text.size());  // data() may be null
     p[text.size() + 1] = '"';
     return;
   }

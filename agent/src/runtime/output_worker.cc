@@ -173,6 +173,7 @@ void OutputWorker::takeBatch() {
     disk_->read(batch_, batch_size_, batch_end_);
   } else {
     const std::size_t n = std::min(batch_size_, buffer_.size());
+    batch_.reserve(n);  // a stored batch_ went to returns_ whole, capacity and all
     for (std::size_t i = 0; i < n; ++i) {
       batch_.push_back(std::move(buffer_.front()));
       buffer_.pop_front();
@@ -448,7 +449,10 @@ void OutputWorker::pump(int& attempt, bool& connected) {
           wake_.wait_until(lock, flush_at,
                            [&] { return mode_ != Mode::kRunning || waiting() >= batch_size_; });
           if (mode_ == Mode::kStopping) return;
-          if (waiting() == 0) reapWhileIdle(lock);
+          if (waiting() == 0) {
+            reapWhileIdle(lock);
+            if (mode_ == Mode::kStopping) return;  // requested while mu_ was let go
+          }
         }
         const auto now = Clock::now();
         if (waiting() > 0 &&
@@ -737,7 +741,10 @@ void OutputWorker::run() {
       wake_.wait_until(lock, flush_at,
                        [&] { return mode_ != Mode::kRunning || waiting() >= batch_size_; });
       if (mode_ == Mode::kStopping) break;
-      if (waiting() == 0) reapWhileIdle(lock);
+      if (waiting() == 0) {
+        reapWhileIdle(lock);
+        if (mode_ == Mode::kStopping) break;  // requested while mu_ was let go
+      }
       const bool due =
           mode_ == Mode::kDraining || waiting() >= batch_size_ || Clock::now() >= flush_at;
       if (!due) continue;

@@ -65,16 +65,17 @@ std::string_view sideLetter(std::string_view side) {
   return side == "buy" ? "b"sv : side == "sell" ? "s"sv : side;
 }
 
-// Epoch seconds with microseconds, the legacy `timestamp`: 1795962600.123456.
+// Epoch seconds with microseconds, the legacy `timestamp`: 1795962600.123456. Before 1970 the
+// sign comes first and the digits are those of the magnitude: -1500 ns is -0.000002 (microseconds
+// rounded down, as ever).
 void appendSeconds(std::int64_t ns, std::string& out) {
-  const std::int64_t us = ns >= 0 ? ns / 1000 : -((-ns + 999) / 1000);
-  std::int64_t s = us / 1'000'000;
-  std::int64_t frac = us % 1'000'000;
-  if (frac < 0) {
-    frac += 1'000'000;
-    --s;
+  std::int64_t us = ns / 1000 - (ns % 1000 < 0 ? 1 : 0);  // floor; no overflow at INT64_MIN
+  if (us < 0) {
+    out += '-';
+    us = -us;
   }
-  codec::appendInteger(s, out);
+  codec::appendInteger(us / 1'000'000, out);
+  std::int64_t frac = us % 1'000'000;
   char digits[7] = {'.'};
   for (int i = 6; i > 0; --i, frac /= 10) digits[i] = static_cast<char>('0' + frac % 10);
   out.append(digits, sizeof digits);

@@ -62,8 +62,9 @@ class GulpingStream {
                                                            stream.get_executor()),
           stream_(stream),
           buffers_(buffers) {
-      if (stream_.buffer_.size() > 0) {
-        // Not a continuation: async_base posts to the handler's executor.
+      if (stream_.buffer_.size() > 0 || boost::asio::buffer_size(buffers_) == 0) {
+        // Not a continuation: async_base posts to the handler's executor. (An empty read
+        // completes at once, as Asio's own do.)
         this->complete(false, boost::beast::error_code{}, take());
         return;
       }

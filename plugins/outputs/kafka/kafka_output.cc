@@ -36,6 +36,20 @@ struct KafkaOutput::Batch {
   std::vector<LocalFailure> local_failures;
 };
 
+namespace {
+// Whether a consumer knows a message's metric from its topic alone: the topic is one contract
+// kind's own (inputs.kafka reads that kind when a message has no `metric` header).
+bool topicNamesMetric(std::string_view topic, std::string_view metric) {
+  const contract::Kind* owner = nullptr;
+  for (const contract::Kind& kind : contract::kinds()) {
+    if (kind.topic != topic) continue;
+    if (owner) return false;  // shared by two kinds
+    owner = &kind;
+  }
+  return owner && owner->name == metric;
+}
+}  // namespace
+
 void TopicSpec::describe(Schema<TopicSpec>& s) {
   s.option("name", &TopicSpec::name, "Topic name.").required();
   s.option("partitions", &TopicSpec::partitions, "Number of partitions.").min(1);
@@ -165,6 +179,16 @@ KafkaOutput::KafkaOutput(const KafkaOptions& options, PluginContext& context)
     topics_by_metric_.emplace(kind.name, kind.topic);
   }
   for (const auto& [metric, topic] : options_.topics) topics_by_metric_[metric] = topic;
+  if (options_.headers == KafkaHeaders::kNone && shaped_json_) {
+    for (const auto& [metric, topic] : options_.topics) {
+      if (contract::kindOf(metric) && !topicNamesMetric(topic, metric)) {
+        context_.logger().warn(
+            "headers: none: a consumer cannot tell that {} holds {} metrics (inputs.kafka needs "
+            "`metrics: {{{}: {}}}`, or `headers: needed` here)",
+            topic, metric, topic, metric);
+      }
+    }
+  }
   // Fails early on a bad property, with the key named, not at the first write.
   createProducer();
   context_.logger().info(
@@ -313,20 +337,6 @@ std::string KafkaOutput::topicFor(const Metric& metric) const {
   }
   return topic;
 }
-
-namespace {
-// Whether a consumer knows a message's metric from its topic alone: the topic is one contract
-// kind's own (inputs.kafka reads that kind when a message has no `metric` header).
-bool topicNamesMetric(std::string_view topic, std::string_view metric) {
-  const contract::Kind* owner = nullptr;
-  for (const contract::Kind& kind : contract::kinds()) {
-    if (kind.topic != topic) continue;
-    if (owner) return false;  // shared by two kinds
-    owner = &kind;
-  }
-  return owner && owner->name == metric;
-}
-}  // namespace
 
 const KafkaOutput::Route& KafkaOutput::routeFor(const Metric& metric) {
   if (auto cached = route_cache_.find(metric.name()); cached != route_cache_.end()) {

@@ -3,6 +3,8 @@
 #include <gtest/gtest.h>
 #include <simdjson.h>
 
+#include <limits>
+
 #include "contract/testing/sample_metrics.h"
 #include "cvagent/codec.h"
 #include "cvagent/testing/metric_builder.h"
@@ -75,7 +77,8 @@ TEST(KafkaShapes, WritesTheKeysTheLegacyConsumersRead) {
   EXPECT_DOUBLE_EQ(article["published_at"].get_double().value(), 1795962600.123456);
 }
 
-// The legacy `timestamp` as text: six fraction digits, zero-padded, and times before 1970 too.
+// The legacy `timestamp` as text: six fraction digits, zero-padded; before 1970 the sign first
+// (it was -1.999998 for -0.000002 until this test).
 TEST(KafkaShapes, LegacyTimestampsHaveExactlySixFractionDigits) {
   const auto timestamps = [](std::string_view name, std::int64_t time_ns) {
     Metric m(std::string(name), time_ns);
@@ -88,7 +91,11 @@ TEST(KafkaShapes, LegacyTimestampsHaveExactlySixFractionDigits) {
             R"("timestamp":1795962600.000001,"time":1795962600000001000})");
   EXPECT_EQ(timestamps("trade", 1795962600123456999),
             R"("timestamp":1795962600.123456,"time":1795962600123456999})");
-  EXPECT_EQ(timestamps("trade", -1500), R"("timestamp":-1.999998,"time":-1500})");
+  EXPECT_EQ(timestamps("trade", -1500), R"("timestamp":-0.000002,"time":-1500})");
+  EXPECT_EQ(timestamps("trade", -1795962600123456000),
+            R"("timestamp":-1795962600.123456,"time":-1795962600123456000})");
+  EXPECT_EQ(timestamps("trade", std::numeric_limits<std::int64_t>::min()),
+            R"("timestamp":-9223372036.854776,"time":-9223372036854775808})");
   EXPECT_EQ(timestamps("alert", -1500000000), R"("timestamp":-1500,"time":-1500000000})");
 }
 

@@ -329,6 +329,23 @@ TEST(KafkaOutput, ConnectToNoBrokerFailsNamingTheBrokers) {
   EXPECT_EQ(ctx.health(), HealthState::kDegraded) << "reconnecting is not failed";
 }
 
+// `headers: none` with a contract metric moved to another topic leaves its consumers guessing:
+// said once, at start.
+TEST(KafkaOutput, HeadersNoneOnAMovedContractMetricIsWarnedAbout) {
+  KafkaOptions options;
+  options.brokers = {"127.0.0.1:1"};
+  options.headers = KafkaHeaders::kNone;
+  options.topics = {{"trade", "trades-eu"}, {"ticker", "rawticker"}};
+  TestContext ctx;
+  { KafkaOutput output(options, ctx); }
+  EXPECT_TRUE(ctx.logger().contains("trades-eu holds trade metrics"));
+  EXPECT_FALSE(ctx.logger().contains("rawticker holds"));  // its own topic: nothing to say
+  options.headers = KafkaHeaders::kNeeded;
+  TestContext quiet;
+  { KafkaOutput output(options, quiet); }
+  EXPECT_FALSE(quiet.logger().contains("holds trade metrics"));
+}
+
 TEST(KafkaOutput, SecretsNeverReachTheLog) {
   TestContext ctx;
   KafkaOptions options;
