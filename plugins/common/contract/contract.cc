@@ -233,6 +233,16 @@ std::string_view topicOf(const Metric& metric) {
   return kind ? kind->topic : std::string_view();
 }
 
+const Kind* kindOfTopic(std::string_view topic) {
+  const Kind* owner = nullptr;
+  for (const Kind& kind : kinds()) {
+    if (kind.topic != topic) continue;
+    if (owner) return nullptr;
+    owner = &kind;
+  }
+  return owner;
+}
+
 const std::string* keyOf(const Metric& metric) {
   const Kind* kind = kindOf(metric.name());
   return kind ? metric.tag(kind->key_tag) : nullptr;

@@ -105,6 +105,9 @@ std::string kindNames();
 
 // The default topic of a metric ("" when it is no contract kind).
 std::string_view topicOf(const Metric& metric);
+// The kind whose default topic `topic` is: what a message on it holds when nothing else says.
+// nullptr for any other topic (and for a topic two kinds would share).
+const Kind* kindOfTopic(std::string_view topic);
 // The Kafka message key of a metric (its kind's key tag), or nullptr.
 const std::string* keyOf(const Metric& metric);
 

@@ -40,13 +40,8 @@ namespace {
 // Whether a consumer knows a message's metric from its topic alone: the topic is one contract
 // kind's own (inputs.kafka reads that kind when a message has no `metric` header).
 bool topicNamesMetric(std::string_view topic, std::string_view metric) {
-  const contract::Kind* owner = nullptr;
-  for (const contract::Kind& kind : contract::kinds()) {
-    if (kind.topic != topic) continue;
-    if (owner) return false;  // shared by two kinds
-    owner = &kind;
-  }
-  return owner && owner->name == metric;
+  const contract::Kind* kind = contract::kindOfTopic(topic);
+  return kind && kind->name == metric;
 }
 }  // namespace
 
